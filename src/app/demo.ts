@@ -1,0 +1,90 @@
+/**
+ * `bts-site demo`: a whole site on this machine, no hardware and no setup.
+ *
+ *   two ModemSimulators (Quectel EC25, SIMCom SIM800) on real pseudo-terminals (socat)
+ *        │ power lines: sim GPIO files in <dir>/gpio
+ *        ▼
+ *   the real site (config built here: sim GPIO, discovery over the simulators' links)
+ *
+ * Prints where each part is, one JSON line, then logs as `bts-site run` does. Ctrl-C (or --for N)
+ * stops it and removes the temporary folder. Later parts (MQTT broker, SIP, web page) join here.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { validateConfig } from "../config/load.js";
+import { errorText } from "../core/errors.js";
+import { ModemSimulator } from "../sim/simulator.js";
+import { createLogger } from "./logging.js";
+import { onSignals } from "./signals.js";
+import { Site } from "./site.js";
+
+const DEMO_MODEMS = [
+  { id: "m1", profile: "ec25", imei: "867698041234563", power_gpio: 17 },
+  { id: "m2", profile: "sim800", imei: "862273045678906", power_gpio: 27 },
+] as const;
+
+export async function demoCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { for: { type: "string" } }, strict: true });
+  const seconds = values.for === undefined ? undefined : Number(values.for);
+  if (seconds !== undefined && !(seconds > 0)) {
+    process.stderr.write("bts-site demo: --for takes a number of seconds\n");
+    return 2;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "bts-site-demo-"));
+  const linkDir = join(dir, "dev");
+  const gpioDir = join(dir, "gpio");
+  mkdirSync(linkDir, { recursive: true });
+  const sims = DEMO_MODEMS.map(
+    (m) =>
+      new ModemSimulator({
+        link: join(linkDir, `sim-${m.profile}-${m.id}`),
+        profile: m.profile,
+        imei: m.imei,
+        powerGpio: { dir: gpioDir, line: m.power_gpio },
+      }),
+  );
+  const checked = validateConfig({
+    site: { id: "demo", name: "Demo site" },
+    storage: { dir: join(dir, "data") },
+    gpio: { driver: "sim", sim_dir: gpioDir },
+    discovery: { globs: [join(linkDir, "*")], interval_ms: 1000 },
+    modems: DEMO_MODEMS.map((m) => ({ id: m.id, port: "auto", imei: m.imei, power_gpio: m.power_gpio })),
+  });
+  if (!checked.ok) throw new Error(`demo config invalid: ${checked.problems.join("; ")}`);
+  const logger = createLogger(checked.config.log);
+  const site = new Site({ config: checked.config, logger });
+  const cleanup = async () => {
+    await site.stop().catch(() => {});
+    for (const s of sims) await s.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const s of sims) await s.start();
+    await site.start();
+  } catch (err) {
+    process.stderr.write(`bts-site demo: cannot start: ${errorText(err)}\n`);
+    await cleanup();
+    return 1;
+  }
+  process.stdout.write(
+    `${JSON.stringify({
+      demo: "bts-site",
+      folder: dir,
+      gpio_dir: gpioDir,
+      modems: DEMO_MODEMS.map((m, i) => ({
+        id: m.id,
+        simulated: m.profile,
+        imei: m.imei,
+        links: sims[i]!.linkPaths(),
+        power_gpio_file: join(gpioDir, `gpio${m.power_gpio}`),
+      })),
+    })}\n`,
+  );
+  if (seconds !== undefined) {
+    const timer = setTimeout(() => process.kill(process.pid, "SIGTERM"), seconds * 1000);
+    timer.unref();
+  }
+  return onSignals(cleanup);
+}

@@ -1,0 +1,90 @@
+/**
+ * The composition root: builds the site from its config and runs it.
+ *
+ *   start: database ─► GPIO ─► quirk profiles ─► modem fleet (power lines on, discovery, slots)
+ *   stop:  the reverse
+ *
+ * A part that cannot start (GPIO missing on a dev machine, a bad quirk file) is logged and the site
+ * goes on without it, degraded; only an unusable database stops the start (nothing accepted could be
+ * kept).
+ */
+import type { SiteConfig } from "../config/types.js";
+import { errorText } from "../core/errors.js";
+import { EventBus } from "../core/events.js";
+import type { Logger } from "../core/logger.js";
+import { dataPath } from "../core/paths.js";
+import type { GpioDriver } from "../gpio/gpio.js";
+import { createGpioDriver } from "../gpio/index.js";
+import { ModemFleet } from "../modem/fleet.js";
+import { ProfileSet } from "../modem/profile.js";
+import type { Database } from "../storage/db.js";
+import { ModemRegistry, openSiteDatabase } from "../storage/siteDb.js";
+import { serialportOpener } from "../transport/serial/serialportBinding.js";
+import type { SerialOpener } from "../transport/serial/serialTransport.js";
+
+export interface SiteOptions {
+  config: SiteConfig;
+  logger: Logger;
+  /** Injected serial opener (default: the serialport package). */
+  opener?: SerialOpener;
+  /** Injected GPIO driver (default: from `config.gpio`). */
+  gpio?: GpioDriver;
+  /** Extra quirk folders, read after the shipped one. */
+  quirkDirs?: string[];
+  sysRoot?: string;
+}
+
+export class Site {
+  readonly bus = new EventBus();
+  private db: Database | undefined;
+  private gpio: GpioDriver | undefined;
+  fleet: ModemFleet | undefined;
+
+  constructor(private readonly o: SiteOptions) {}
+
+  async start(): Promise<void> {
+    const { config, logger } = this.o;
+    const log = logger.child("site");
+    this.db = openSiteDatabase(config.storage.dir);
+    const registry = new ModemRegistry(this.db);
+
+    this.gpio = this.o.gpio;
+    if (!this.gpio) {
+      const driver = createGpioDriver(config.gpio, this.o.sysRoot ? { sysRoot: this.o.sysRoot } : {});
+      try {
+        await driver.start();
+        this.gpio = driver;
+      } catch (err) {
+        log.error(`GPIO unavailable, running without power control and LEDs: ${errorText(err)}`);
+      }
+    }
+
+    const { set: profiles, problems } = await ProfileSet.load([
+      dataPath("modem", "quirks"),
+      ...(this.o.quirkDirs ?? []),
+    ]);
+    for (const p of problems) log.warn(`quirk profile skipped: ${p}`);
+
+    this.fleet = new ModemFleet({
+      modems: config.modems,
+      supervisor: config.supervisor,
+      discovery: config.discovery,
+      profiles,
+      opener: this.o.opener ?? serialportOpener(logger.child("serial")),
+      gpio: this.gpio,
+      store: registry,
+      bus: this.bus,
+      logger,
+      ...(this.o.sysRoot ? { sysRoot: this.o.sysRoot } : {}),
+    });
+    await this.fleet.start();
+    log.info(`site ${config.site.id} started`, { modems: config.modems.length });
+  }
+
+  async stop(): Promise<void> {
+    await this.fleet?.stop();
+    await this.gpio?.close().catch(() => {});
+    this.db?.close();
+    this.o.logger.child("site").info("site stopped");
+  }
+}

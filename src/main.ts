@@ -1,0 +1,97 @@
+/**
+ * `bts-site` command line: arguments → config → the site → signals. Nothing else.
+ * Exit codes (contract, section 1): 0 done, 1 runtime failure, 2 usage or config error.
+ */
+import { parseArgs } from "node:util";
+import { createLogger } from "./app/logging.js";
+import { onSignals } from "./app/signals.js";
+import { Site } from "./app/site.js";
+import { checkConfigCommand } from "./config/checkConfig.js";
+import { DEFAULT_CONFIG_PATH, loadConfig } from "./config/load.js";
+import { errorText, isSiteError } from "./core/errors.js";
+
+const USAGE = `usage: bts-site <command> [options]
+
+  run [--config FILE]          the controller (default config ${DEFAULT_CONFIG_PATH})
+  demo [--for SECONDS]         a whole site on this machine: simulated modems, no hardware
+  check-config FILE            validate a config; prints path.to.key: problem
+  modem-sim --link PATH [...]  the GSM modem simulator on a pseudo-terminal
+  version                      print the version
+`;
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" } }, strict: true });
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(values.config ? { mainFile: values.config } : {});
+  } catch (err) {
+    const problems =
+      isSiteError(err) && Array.isArray(err.detail.problems)
+        ? (err.detail.problems as string[])
+        : [errorText(err)];
+    for (const p of problems) process.stderr.write(`${p}\n`);
+    return 2;
+  }
+  const logger = createLogger(loaded.config.log);
+  const site = new Site({ config: loaded.config, logger });
+  try {
+    await site.start();
+  } catch (err) {
+    logger.error(`cannot start: ${errorText(err)}`);
+    await site.stop().catch(() => {});
+    return 1;
+  }
+  return onSignals(() => site.stop());
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const { packageRoot } = await import("./core/paths.js");
+  const pkg = JSON.parse(await readFile(`${packageRoot()}/package.json`, "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "run":
+        return await runCommand(rest);
+      case "demo": {
+        const { demoCommand } = await import("./app/demo.js");
+        return await demoCommand(rest);
+      }
+      case "check-config": {
+        if (rest.length !== 1 || rest[0]!.startsWith("-")) {
+          process.stderr.write("usage: bts-site check-config FILE\n");
+          return 2;
+        }
+        return await checkConfigCommand(rest[0]!, (line) => process.stdout.write(`${line}\n`));
+      }
+      case "modem-sim": {
+        const { modemSimCommand } = await import("./sim/cli.js");
+        return await modemSimCommand(rest);
+      }
+      case "version":
+      case "--version":
+        process.stdout.write(`${await version()}\n`);
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`bts-site: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (isSiteError(err, "usage") || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`bts-site ${command}: ${errorText(err)}\n`);
+      return 2;
+    }
+    process.stderr.write(`bts-site ${command}: ${errorText(err)}\n`);
+    return 1;
+  }
+}

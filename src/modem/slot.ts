@@ -1,0 +1,627 @@
+/**
+ * One modem slot: a configured (or discovered) modem's whole life, as one async loop.
+ *
+ *        ┌────────── port offered by the fleet ◄──────────────────────────────┐
+ *        ▼                                                                     │
+ *   absent ─► initializing ─► pin_required | no_sim | searching ⇄ ready       │
+ *                  │                          │ probe fails N times / dead     │ port lost
+ *                  │ fails                    ▼                                │
+ *                  └──────────────────► recovering: reinit → radio_off_on → reset → power_cycle
+ *                                             │ all failed
+ *                                             ▼
+ *                                          faulted ── backoff (doubling), then the ladder again
+ *
+ * Each ladder step is bounded by `supervisor.step_timeout_ms` and reported as a `modem_recovery` event.
+ * Nothing here throws out of `run()`: a dead modem degrades its slot, never the process.
+ */
+import { AtChannel, type Urc } from "../at/channel.js";
+import type { ModemConfig, SupervisorConfig } from "../config/types.js";
+import { errorText, isSiteError, SiteError } from "../core/errors.js";
+import type { EventBus, ModemStateName, RecoveryStep } from "../core/events.js";
+import type { Logger } from "../core/logger.js";
+import type { GpioLine } from "../gpio/gpio.js";
+import type { SerialOpener } from "../transport/serial/serialTransport.js";
+import { ModemDriver, type ModemIdentity, type RadioStatus, wrongModemError } from "./driver.js";
+import { csqToBars, isRegistered, parseRegistration, REG_STAT_TEXT } from "./parsers.js";
+import type { PortCandidate } from "./ports.js";
+import type { ModemProfile, ProfileSet } from "./profile.js";
+import { Waker } from "./waker.js";
+
+/** What the slot needs of the modem registry (storage/siteDb.ts ModemRegistry). */
+export interface ModemStore {
+  pinVerdict(imei: string, pin: string): "accepted" | "rejected" | undefined;
+  recordPin(
+    imei: string,
+    pin: string,
+    iccid: string | undefined,
+    result: "accepted" | "rejected",
+    at: number,
+  ): void;
+  upsertSeen(s: {
+    id: string;
+    imei: string;
+    iccid?: string;
+    imsi?: string;
+    manufacturer?: string;
+    model?: string;
+    firmware?: string;
+    port: string;
+    at: number;
+  }): unknown;
+}
+
+export interface SlotDeps {
+  id: string;
+  config: ModemConfig;
+  supervisor: SupervisorConfig;
+  profiles: ProfileSet;
+  opener: SerialOpener;
+  power: GpioLine | undefined;
+  store: ModemStore;
+  bus: EventBus;
+  logger: Logger;
+  /** The slot gave its port up (lost, or a reset/power cycle will re-enumerate it). */
+  releasePort: (slot: ModemSlot) => void;
+}
+
+export interface ModemSnapshot {
+  id: string;
+  state: ModemStateName;
+  since: string;
+  port: string | null;
+  profile: string | null;
+  imei: string | null;
+  iccid: string | null;
+  imsi: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  firmware: string | null;
+  operator: string | null;
+  signal: { csq: number; dbm: number | null; bars: number } | null;
+  registration: { stat: number; text: string; lac: string | null; ci: string | null } | null;
+  smsc: string | null;
+  counters: Record<string, number>;
+  last_error: string | null;
+}
+
+type Exit = "hang" | "lost" | "reset" | "reinit" | "stopped";
+
+const LADDER: readonly Exclude<RecoveryStep, "faulted">[] = [
+  "reinit",
+  "radio_off_on",
+  "reset",
+  "power_cycle",
+];
+
+export class ModemSlot {
+  state: ModemStateName = "absent";
+  private since = new Date();
+  port: PortCandidate | undefined;
+  identity: ModemIdentity = {};
+  imei: string | undefined;
+  private sim: { imsi?: string; iccid?: string } = {};
+  private smscNumber: string | undefined;
+  private radio: RadioStatus = {};
+  profile: ModemProfile | undefined;
+  private channel: AtChannel | undefined;
+  private driver: ModemDriver | undefined;
+  private lastError: string | undefined;
+  readonly counters: Record<string, number> = {
+    recoveries: 0,
+    power_cycles: 0,
+    probe_failures: 0,
+    at_timeouts: 0,
+    reconnects: 0,
+  };
+  private stopped = false;
+  private exitRequest: Exit | undefined;
+  private readonly waker = new Waker();
+  private readonly offers = new Waker();
+  private manual: "restart" | "power_cycle" | undefined;
+  private operatorStale = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly d: SlotDeps) {
+    this.imei = d.config.imei;
+  }
+
+  get id(): string {
+    return this.d.id;
+  }
+
+  /** Starts the slot's loop (returns at once). */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.waker.wake();
+    this.offers.wake();
+    await this.closeChannel();
+    await this.loop;
+  }
+
+  /** The fleet found this slot's modem on `port`. Ignored while the slot has one. */
+  offer(port: PortCandidate, identity: ModemIdentity): boolean {
+    if (this.port || this.stopped) return false;
+    this.port = port;
+    if (identity.imei) this.imei ??= identity.imei;
+    this.offers.wake();
+    this.waker.wake();
+    return true;
+  }
+
+  get wantsPort(): boolean {
+    return !this.port && !this.stopped;
+  }
+
+  /** Operator command: re-initialise now (`modem/restart`). */
+  restart(): void {
+    this.manual = "restart";
+    this.exitRequest = "reinit";
+    this.waker.wake();
+  }
+
+  /** Operator command: power-cycle now (`modem/power_cycle`). */
+  powerCycle(): void {
+    this.manual = "power_cycle";
+    this.exitRequest = "hang";
+    this.waker.wake();
+  }
+
+  snapshot(): ModemSnapshot {
+    const csq = this.radio.csq;
+    const reg = this.radio.creg;
+    return {
+      id: this.id,
+      state: this.state,
+      since: this.since.toISOString(),
+      port: this.port?.path ?? null,
+      profile: this.profile?.name ?? null,
+      imei: this.imei ?? null,
+      iccid: this.sim.iccid ?? null,
+      imsi: this.sim.imsi ?? null,
+      manufacturer: this.identity.manufacturer ?? null,
+      model: this.identity.model ?? null,
+      firmware: this.identity.firmware ?? null,
+      operator: this.radio.operator?.name ?? null,
+      signal: csq ? { csq: csq.rssi, dbm: csq.dbm, bars: csqToBars(csq.rssi) } : null,
+      registration: reg
+        ? {
+            stat: reg.stat,
+            text: REG_STAT_TEXT[reg.stat] ?? "unknown",
+            lac: reg.lac ?? null,
+            ci: reg.ci ?? null,
+          }
+        : null,
+      smsc: this.smscNumber ?? null,
+      counters: { ...this.counters },
+      last_error: this.lastError ?? null,
+    };
+  }
+
+  // ── lifecycle ─────────────────────────────────────────────────────────────────────────────
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.port) {
+          this.setState("absent", this.lastError ?? "waiting for the modem's port");
+          await this.offers.wait();
+          continue;
+        }
+        let exit: Exit;
+        try {
+          await this.bringUp();
+          exit = await this.supervise();
+        } catch (err) {
+          if (this.stopped) break;
+          if (this.isGone(err)) exit = "lost";
+          else {
+            this.noteError(err);
+            exit = "hang";
+          }
+        }
+        if (exit === "lost") this.losePort("the modem's port went away");
+        else if (exit === "hang") await this.recover(this.lastError ?? "modem stopped answering");
+        // "reset" / "reinit": loop and bring it up again
+      } catch (err) {
+        // Last line of defence: log, wait a little, go on.
+        this.d.logger.error(`unexpected failure in modem slot: ${errorText(err)}`);
+        await this.waker.sleep(1000);
+      }
+    }
+    await this.closeChannel();
+  }
+
+  private isGone(err: unknown): boolean {
+    return (
+      isSiteError(err, "at.closed") || isSiteError(err, "serial.open") || isSiteError(err, "serial.write")
+    );
+  }
+
+  private losePort(reason: string): void {
+    this.lastError = reason;
+    void this.closeChannel();
+    if (this.port) {
+      this.port = undefined;
+      this.d.releasePort(this);
+    }
+  }
+
+  private async openChannel(): Promise<ModemDriver> {
+    await this.closeChannel();
+    const port = this.port;
+    if (!port) throw new SiteError("modem.unplugged", "no port");
+    const conn = await this.d.opener({ path: port.path, baudRate: this.d.config.baud });
+    const channel = new AtChannel({
+      conn,
+      logger: this.d.logger.child(`at:${port.path.split("/").pop()}`),
+      urcs: this.d.profiles.urcRegistry(),
+      extraErrors: this.d.profiles.allExtraErrors(),
+      defaultTimeoutMs: this.d.supervisor.command_timeout_ms,
+    });
+    channel.onUrc((u) => this.onUrc(u));
+    channel.onClose(({ disconnected }) => {
+      if (disconnected && this.channel === channel) {
+        this.d.logger.debug(`${port.path} disconnected`);
+        this.exitRequest ??= "lost";
+        this.waker.wake();
+      }
+    });
+    channel.start();
+    this.channel = channel;
+    this.driver = new ModemDriver(channel, this.profile ?? this.d.profiles.generic, this.d.logger);
+    this.counters.reconnects = (this.counters.reconnects ?? 0) + 1;
+    return this.driver;
+  }
+
+  private async closeChannel(): Promise<void> {
+    const ch = this.channel;
+    this.channel = undefined;
+    this.driver = undefined;
+    if (ch) await ch.close().catch(() => {});
+  }
+
+  /** Opens the port and brings the modem as far towards `ready` as it can go. Throws on failure. */
+  private async bringUp(): Promise<void> {
+    this.exitRequest = undefined;
+    // During the ladder the state stays "recovering" until the modem is up again.
+    if (this.state !== "recovering") this.setState("initializing", "opening and initialising the modem");
+    const drv = await this.openChannel();
+    if (!(await drv.sync(3, Math.min(2000, this.d.supervisor.command_timeout_ms)))) {
+      throw new SiteError("at.timeout", `${this.port?.path}: the modem does not answer AT`);
+    }
+    await drv.runSteps(this.d.profiles.generic.init);
+    const id = await drv.identify();
+    if (this.imei && id.imei && id.imei !== this.imei)
+      throw wrongModemError(this.port!.path, this.imei, id.imei);
+    this.identity = id;
+    this.imei ??= id.imei;
+    const forced = this.d.config.profile !== "auto" ? this.d.profiles.get(this.d.config.profile) : undefined;
+    this.profile = forced ?? this.d.profiles.select({ usbId: this.port?.usbId, ...id });
+    drv.profile = this.profile;
+    if (this.profile.name !== "generic") await drv.runSteps(this.profile.init);
+    this.d.logger.info(`modem ${id.manufacturer ?? "?"} ${id.model ?? "?"} (profile ${this.profile.name})`, {
+      imei: this.imei,
+      firmware: id.firmware,
+      port: this.port?.path,
+    });
+    await this.bringUpSim(drv);
+  }
+
+  private async bringUpSim(drv: ModemDriver): Promise<void> {
+    let sim = await drv.simStatus();
+    for (let i = 0; (sim === "not_ready" || sim === "unknown") && i < 5; i++) {
+      await this.waker.sleep(1000);
+      sim = await drv.simStatus();
+    }
+    if (sim === "pin") sim = await this.unlock(drv);
+    if (sim === "absent" || sim === "not_ready" || sim === "unknown") {
+      this.setState("no_sim", sim === "absent" ? "no SIM card in the modem" : "the SIM does not answer");
+      return;
+    }
+    if (sim !== "ready") {
+      if (sim !== "pin") {
+        const what =
+          sim === "puk" || sim === "puk2" ? "its PUK" : sim === "ph_pin" ? "a phone-lock code" : "PIN2";
+        this.setState("pin_required", `the SIM needs ${what}: enter it by hand`);
+      }
+      return;
+    }
+    this.sim = await drv.simIdentity();
+    this.remember();
+    await drv.runSteps(this.profile!.smsInit);
+    this.smscNumber = (await drv.smsc()) ?? this.smscNumber;
+    await drv.runSteps(this.profile!.registrationInit);
+    this.applyRadio(await drv.pollRadio(true));
+  }
+
+  /** Enters the configured PIN once, never again after a rejection (three wrong PINs lock the SIM). */
+  private async unlock(drv: ModemDriver): Promise<"ready" | "pin"> {
+    const pin = this.d.config.pin;
+    const imei = this.imei ?? "unknown";
+    if (!pin) {
+      this.setState("pin_required", "the SIM asks for a PIN and none is configured (modems[].pin)");
+      return "pin";
+    }
+    if (this.d.store.pinVerdict(imei, pin) === "rejected") {
+      this.setState("pin_required", "the configured PIN was rejected before: not retried; fix modems[].pin");
+      return "pin";
+    }
+    const result = await drv.enterPin(pin);
+    this.d.store.recordPin(imei, pin, this.sim.iccid, result, Date.now());
+    if (result === "rejected") {
+      this.lastError = "the SIM rejected the configured PIN";
+      this.setState("pin_required", "the SIM rejected the configured PIN: not retried; fix modems[].pin");
+      return "pin";
+    }
+    for (let i = 0; i < 10; i++) {
+      const s = await drv.simStatus();
+      if (s === "ready") return "ready";
+      await this.waker.sleep(500);
+    }
+    return "pin";
+  }
+
+  private remember(): void {
+    if (!this.imei || !this.port) return;
+    try {
+      this.d.store.upsertSeen({
+        id: this.id,
+        imei: this.imei,
+        port: this.port.path,
+        at: Date.now(),
+        ...(this.sim.iccid ? { iccid: this.sim.iccid } : {}),
+        ...(this.sim.imsi ? { imsi: this.sim.imsi } : {}),
+        ...(this.identity.manufacturer ? { manufacturer: this.identity.manufacturer } : {}),
+        ...(this.identity.model ? { model: this.identity.model } : {}),
+        ...(this.identity.firmware ? { firmware: this.identity.firmware } : {}),
+      });
+    } catch (err) {
+      this.d.logger.warn(`cannot record the modem in the database: ${errorText(err)}`);
+    }
+  }
+
+  private applyRadio(radio: RadioStatus): void {
+    const before = JSON.stringify(this.radio);
+    const wasRegistered = this.radio.creg !== undefined && isRegistered(this.radio.creg.stat);
+    this.radio = { ...this.radio, ...radio };
+    // Newly registered: the operator name is worth asking for at the next probe, not ten probes later.
+    if (!wasRegistered && this.radio.creg && isRegistered(this.radio.creg.stat) && !radio.operator?.name)
+      this.operatorStale = true;
+    if (JSON.stringify(this.radio) !== before) this.d.bus.emit("modem_info", { modem: this.id });
+    const reg = this.radio.creg;
+    if (!reg) return;
+    if (isRegistered(reg.stat)) this.setState("ready", REG_STAT_TEXT[reg.stat] ?? "registered");
+    else this.setState("searching", REG_STAT_TEXT[reg.stat] ?? "not registered");
+  }
+
+  /** Health probes until something needs the loop: a hang, a lost port, a reset, a stop. */
+  private async supervise(): Promise<Exit> {
+    let failures = 0;
+    let probes = 0;
+    const sup = this.d.supervisor;
+    while (!this.stopped) {
+      const wait = failures > 0 ? Math.min(sup.probe_interval_ms, 2000) : sup.probe_interval_ms;
+      await this.waker.sleep(wait);
+      if (this.stopped) return "stopped";
+      const req = this.exitRequest;
+      if (req) {
+        this.exitRequest = undefined;
+        return req;
+      }
+      const drv = this.driver;
+      if (!drv) return "lost";
+      try {
+        if (this.state === "no_sim" || this.state === "pin_required") {
+          const sim = await drv.simStatus();
+          const canRetry = sim === "ready" || (sim === "pin" && this.state === "no_sim");
+          if (canRetry) return "reinit";
+        } else {
+          const withOperator = probes % 10 === 0 || this.operatorStale;
+          this.operatorStale = false;
+          this.applyRadio(await drv.pollRadio(withOperator));
+        }
+        probes++;
+        failures = 0;
+      } catch (err) {
+        if (this.isGone(err)) return "lost";
+        failures++;
+        this.counters.probe_failures = (this.counters.probe_failures ?? 0) + 1;
+        if (isSiteError(err, "at.timeout")) this.counters.at_timeouts = (this.counters.at_timeouts ?? 0) + 1;
+        this.noteError(err);
+        this.d.logger.warn(
+          `health probe failed (${failures}/${sup.failures_before_recovery}): ${errorText(err)}`,
+        );
+        if (failures >= sup.failures_before_recovery) return "hang";
+      }
+    }
+    return "stopped";
+  }
+
+  private onUrc(urc: Urc): void {
+    const line = urc.line;
+    const name = urc.spec?.name;
+    if (name === "creg" && line.startsWith("+CREG:")) {
+      const reg = parseRegistration(line, false);
+      if (reg && (this.state === "ready" || this.state === "searching")) {
+        this.radio.creg = { ...this.radio.creg, ...reg };
+        this.applyRadio({});
+      }
+    } else if (name === "cpin" && this.state === "ready" && !/READY/.test(line)) {
+      this.exitRequest ??= "reinit";
+      this.waker.wake();
+    } else if (
+      this.profile?.resetUrcs.some((r) => r.test(line)) &&
+      (this.state === "ready" || this.state === "searching")
+    ) {
+      this.d.logger.warn(`the modem restarted by itself (${line})`);
+      this.exitRequest ??= "reset";
+      this.waker.wake();
+    }
+    this.d.bus.emit("modem_urc", {
+      modem: this.id,
+      line,
+      ...(urc.pdu !== undefined ? { extra: urc.pdu } : {}),
+    });
+  }
+
+  // ── recovery ladder ───────────────────────────────────────────────────────────────────────
+
+  private async recover(reason: string): Promise<void> {
+    const sup = this.d.supervisor;
+    let round = 0;
+    let steps: readonly Exclude<RecoveryStep, "faulted">[] =
+      this.manual === "power_cycle" ? ["power_cycle"] : LADDER;
+    this.manual = undefined;
+    while (!this.stopped) {
+      this.setState("recovering", reason);
+      for (const step of steps) {
+        if (this.stopped) return;
+        const skip =
+          step === "power_cycle" && !this.d.power
+            ? "no power_gpio"
+            : step !== "power_cycle" && !this.port
+              ? "no port"
+              : undefined;
+        if (skip) {
+          this.d.bus.emit("modem_recovery", { modem: this.id, step, result: "skipped", reason: skip });
+          continue;
+        }
+        this.d.logger.warn(`recovery: ${step}`, { reason });
+        try {
+          await withTimeout(
+            this.runStep(step),
+            sup.step_timeout_ms,
+            `${step} took longer than ${sup.step_timeout_ms} ms`,
+          );
+          this.counters.recoveries = (this.counters.recoveries ?? 0) + 1;
+          this.d.bus.emit("modem_recovery", { modem: this.id, step, result: "ok" });
+          this.d.logger.info(`recovery: ${step} brought the modem back (${this.state})`);
+          return;
+        } catch (err) {
+          if (this.stopped) return;
+          this.noteError(err);
+          this.d.bus.emit("modem_recovery", {
+            modem: this.id,
+            step,
+            result: "failed",
+            reason: errorText(err),
+          });
+          this.d.logger.warn(`recovery: ${step} failed: ${errorText(err)}`);
+        }
+      }
+      const backoff = Math.min(sup.faulted_backoff_ms * 2 ** round, sup.faulted_backoff_max_ms);
+      this.setState(
+        "faulted",
+        `recovery failed (${this.lastError ?? "unknown"}); next try in ${Math.round(backoff / 1000)} s`,
+      );
+      this.d.bus.emit("modem_recovery", {
+        modem: this.id,
+        step: "faulted",
+        result: "failed",
+        reason: this.lastError ?? "",
+      });
+      // The channel stays open while we wait: an unplug ends the wait at once (exit request "lost"),
+      // and so does the modem being offered again after a replug.
+      await Promise.race([this.waker.sleep(backoff), this.offers.wait()]);
+      round++;
+      if (this.stopped) return;
+      if (this.exitRequest === "lost") {
+        this.exitRequest = undefined;
+        this.losePort("the modem's port went away");
+        return;
+      }
+      if (this.port && !this.channel) return; // offered again: the main loop brings it up
+      if (!this.port && !this.d.power) return; // nothing left to try: wait for it as absent
+      steps = this.port ? LADDER : ["power_cycle"];
+    }
+  }
+
+  private async runStep(step: Exclude<RecoveryStep, "faulted">): Promise<void> {
+    switch (step) {
+      case "reinit":
+        await this.bringUp();
+        return;
+      case "radio_off_on": {
+        const drv = await this.openChannel();
+        if (!(await drv.sync(2, 1000))) throw new SiteError("at.timeout", "the modem does not answer AT");
+        await drv.radioOffOn();
+        await this.bringUp();
+        return;
+      }
+      case "reset": {
+        const drv = await this.openChannel();
+        if (!(await drv.sync(2, 1000))) throw new SiteError("at.timeout", "the modem does not answer AT");
+        await drv.reset();
+        await this.awaitReturn("reset");
+        await this.bringUp();
+        return;
+      }
+      case "power_cycle": {
+        const power = this.d.power!;
+        await this.closeChannel();
+        this.releaseForReenumeration();
+        this.counters.power_cycles = (this.counters.power_cycles ?? 0) + 1;
+        await power.write(0);
+        await this.waker.sleep(this.d.config.power_off_ms, true);
+        await power.write(1);
+        await this.awaitReturn("power cycle", true);
+        await this.bringUp();
+        return;
+      }
+    }
+  }
+
+  private releaseForReenumeration(): void {
+    if (this.port) {
+      this.port = undefined;
+      this.d.releasePort(this);
+    }
+  }
+
+  /** After a reset or power cycle: give the port up and wait for the fleet to find the modem again. */
+  private async awaitReturn(what: string, released = false): Promise<void> {
+    if (!released) {
+      await this.closeChannel();
+      this.releaseForReenumeration();
+    }
+    const deadline = Date.now() + this.d.config.boot_wait_ms;
+    while (!this.port && !this.stopped) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new SiteError(
+          "modem.unplugged",
+          `the modem did not come back within ${this.d.config.boot_wait_ms} ms after the ${what}`,
+        );
+      await Promise.race([this.offers.wait(), this.waker.sleep(left, true)]);
+    }
+  }
+
+  // ── state ─────────────────────────────────────────────────────────────────────────────────
+
+  private noteError(err: unknown): void {
+    this.lastError = errorText(err);
+  }
+
+  private setState(state: ModemStateName, reason: string): void {
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    this.since = new Date();
+    this.d.logger.info(`${previous} → ${state}: ${reason}`);
+    this.d.bus.emit("modem_state", { modem: this.id, state, previous, reason });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SiteError("at.timeout", message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
