@@ -23,7 +23,8 @@ const { values } = parseArgs({
     iterations: { type: "string", default: "2000" },
   },
 });
-const BIN = new URL("../bin/bts-site.js", import.meta.url).pathname;
+const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
+const NODE_FLAGS = ["--max-semi-space-size=1"];
 const children = [];
 process.on("exit", () => {
   for (const c of children) c.kill("SIGTERM");
@@ -165,7 +166,8 @@ async function benchFleet(dir) {
   };
   const cfg = join(dir, "config.yaml");
   writeFileSync(cfg, JSON.stringify(config));
-  const site = spawn(process.execPath, [BIN, "run", "--config", cfg], {
+  // The same V8 flags as the systemd unit: a 1 MB semi-space keeps the young generation small.
+  const site = spawn(process.execPath, [...NODE_FLAGS, BIN, "run", "--config", cfg], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, BTS_SITE_BOOT_CONFIG: join(dir, "no-boot.yaml") },
   });
@@ -211,6 +213,7 @@ async function benchFleet(dir) {
     rss_mb_after_idle: +rss1.toFixed(1),
     idle_window_s: +wall.toFixed(1),
     idle_cpu_percent_of_one_core: +cpuPct.toFixed(3),
+    node_flags: NODE_FLAGS.join(" "),
   };
 }
 

@@ -13,6 +13,7 @@
  * Power lines are driven on (1) before the first probe (contract, section 2).
  */
 
+import { access } from "node:fs/promises";
 import type { DiscoveryConfig, ModemConfig, SupervisorConfig } from "../config/types.js";
 import { errorText } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
@@ -151,6 +152,12 @@ export class ModemFleet {
     const explicit = this.d.modems.map((m) => m.port).filter((p) => p !== "auto");
     const candidates = await listCandidates([...explicit, ...this.d.discovery.globs], this.d.sysRoot);
     const present = new Set(candidates.map((c) => c.realPath));
+    // serialport does not always report a vanished tty (a 0-byte read is retried, no 'close'): a slot
+    // whose port is no longer listed is told so here.
+    for (const slot of this.slots) {
+      const port = slot.port;
+      if (port && !present.has(port.realPath) && !(await pathExists(port.path))) slot.portVanished();
+    }
     for (const real of this.failedProbes.keys()) if (!present.has(real)) this.failedProbes.delete(real);
     for (const [real, slot] of this.claims) if (!present.has(real) && !slot.port) this.claims.delete(real);
     const liveKeys = new Set(candidates.map((c) => c.deviceKey));
@@ -226,5 +233,14 @@ export class ModemFleet {
     for (const p of ports) if (p !== port) this.siblings.set(p.deviceKey, imei);
     if (port.deviceKey !== port.realPath) this.siblings.set(port.deviceKey, imei);
     this.d.logger.info(`modem ${slot.id} found on ${port.path}`, { imei });
+  }
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -152,6 +152,15 @@ export class ModemSlot {
     return true;
   }
 
+  /** The fleet saw the port's device node disappear. */
+  portVanished(): void {
+    if (!this.port) return;
+    this.d.logger.debug(`${this.port.path} is gone`);
+    this.exitRequest ??= "lost";
+    this.waker.wake();
+    void this.closeChannel();
+  }
+
   get wantsPort(): boolean {
     return !this.port && !this.stopped;
   }
