@@ -6,32 +6,19 @@
  *
  * Defaults are applied before validation, so a missing section is filled in and a missing
  * required key is reported where it belongs (`site.id: is required`). The ajv validator is
- * compiled on first use, once; importing this module does nothing.
+ * compiled ahead of time into validator.generated.js (by scripts/gen-validator.ts, kept in sync
+ * by a unit test), so ajv's compiler is never loaded at run time.
  */
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { crossCheck } from "./crossChecks.js";
 import { formatPath, isMap, setOwnKey } from "./keyPath.js";
 import { formatProblem, type Problem, problemsFromAjv } from "./problems.js";
 import { CONFIG_SCHEMA } from "./schema.js";
-import { FORMATS, type JsonSchema } from "./schemaParts.js";
+import type { JsonSchema } from "./schemaParts.js";
 import type { SiteConfig } from "./types.js";
+import { validate } from "./validator.generated.js";
 
 /** The outcome of {@link validateConfig}. */
 export type ValidationResult = { ok: true; config: SiteConfig } | { ok: false; problems: string[] };
-
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-  ajv.addKeyword({ keyword: "unit", schemaType: "string" });
-  ajv.addKeyword({ keyword: "requires_restart", schemaType: "boolean" });
-  ajv.addKeyword({ keyword: "unset_means", schemaType: "string" });
-  for (const [name, def] of Object.entries(FORMATS))
-    ajv.addFormat(name, { type: "string", validate: def.validate });
-  compiled = ajv.compile(CONFIG_SCHEMA);
-  return compiled;
-}
 
 /**
  * Fills in, in place, every missing key that has a `default` in `schema`, descending into maps
@@ -68,7 +55,6 @@ export function checkConfigData(input: unknown): { config: SiteConfig | undefine
   if (!isMap(input)) return { config: undefined, problems: [{ path: [], message: "must be a map of keys" }] };
   const data = cloneData(input) as Record<string, unknown>;
   applyDefaults(CONFIG_SCHEMA, data);
-  const validate = validator();
   const problems = validate(data) ? [] : problemsFromAjv(validate.errors ?? [], data);
   const seen = new Set(problems.map((p) => formatPath(p.path)));
   for (const problem of crossCheck(data)) {
