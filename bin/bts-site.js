@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The built entry point (npm run build, run by `prepare` on npm ci).
-import { main } from "../dist/main.js";
+// The built entry point: the bundle made by `npm run build` (run by `prepare` on npm ci).
+import { main } from "../dist/bundle/bts-site.mjs";
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -24,7 +24,9 @@ const { values } = parseArgs({
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
+// The same V8 flags and malloc setting the systemd unit uses (docs/performance.md).
 const NODE_FLAGS = ["--max-semi-space-size=1"];
+const NODE_ENV = { MALLOC_ARENA_MAX: "2" };
 const children = [];
 process.on("exit", () => {
   for (const c of children) c.kill("SIGTERM");
@@ -166,10 +168,9 @@ async function benchFleet(dir) {
   };
   const cfg = join(dir, "config.yaml");
   writeFileSync(cfg, JSON.stringify(config));
-  // The same V8 flags as the systemd unit: a 1 MB semi-space keeps the young generation small.
   const site = spawn(process.execPath, [...NODE_FLAGS, BIN, "run", "--config", cfg], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, BTS_SITE_BOOT_CONFIG: join(dir, "no-boot.yaml") },
+    env: { ...process.env, ...NODE_ENV, BTS_SITE_BOOT_CONFIG: join(dir, "no-boot.yaml") },
   });
   children.push(site);
   const ready = new Set();
@@ -214,6 +215,7 @@ async function benchFleet(dir) {
     idle_window_s: +wall.toFixed(1),
     idle_cpu_percent_of_one_core: +cpuPct.toFixed(3),
     node_flags: NODE_FLAGS.join(" "),
+    env: NODE_ENV,
   };
 }
 

@@ -20,7 +20,8 @@ export function onSignals(stop: () => Promise<void>): Promise<number> {
         },
       );
     };
-    process.once("SIGTERM", () => handler("SIGTERM"));
-    process.once("SIGINT", () => handler("SIGINT"));
+    // `on`, not `once`: a second signal while stopping must not kill the process half-way.
+    process.on("SIGTERM", () => handler("SIGTERM"));
+    process.on("SIGINT", () => handler("SIGINT"));
   });
 }

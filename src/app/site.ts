@@ -83,7 +83,7 @@ export class Site {
 
   async stop(): Promise<void> {
     await this.fleet?.stop();
-    await this.gpio?.close().catch(() => {});
+    // GPIO lines are not released: modem power lines stay on across a restart of the controller.
     this.db?.close();
     this.o.logger.child("site").info("site stopped");
   }

@@ -19,6 +19,13 @@ import { AtFramer, type AtToken } from "./framer.js";
 import { classifyFinal, type FinalResult } from "./results.js";
 import { responsePrefix, type UrcRegistry, type UrcSpec } from "./urc.js";
 
+/** After a timeout, the line must be quiet this long before the next command goes out, ms. */
+export const RESYNC_QUIET_MS = 300;
+/** ...but no longer than this, ms (a chatty modem never goes quiet). */
+export const RESYNC_MAX_MS = 2000;
+/** Bound on closing a port, ms. */
+export const CLOSE_TIMEOUT_MS = 3000;
+
 export interface AtCommandOptions {
   /** Bound on the whole exchange, ms. Default: the channel's `defaultTimeoutMs`. */
   timeoutMs?: number;
@@ -78,6 +85,9 @@ export class AtChannel {
   private readonly urcListeners: ((urc: Urc) => void)[] = [];
   private readonly closeListeners: ((info: { disconnected: boolean }) => void)[] = [];
   private closedReason: string | undefined;
+  /** After a timeout: the next command waits for the line to go quiet (a late reply must not be taken for its own). */
+  private resyncSince: number | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   /** Monotonic ms of the last byte received. */
   lastRxAt = 0;
   readonly stats = { commands: 0, timeouts: 0, errors: 0, garbage: 0, urcs: 0 };
@@ -137,14 +147,24 @@ export class AtChannel {
     await this.o.conn.write(data);
   }
 
+  /** Closes the port; bounded, because closing a hung USB tty can block for a long time. */
   async close(): Promise<void> {
     this.fail("port closed");
-    await this.o.conn.close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.o.conn.close().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private fail(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
     const all = this.current ? [this.current, ...this.queue] : [...this.queue];
     this.current = undefined;
     this.queue.length = 0;
@@ -155,7 +175,19 @@ export class AtChannel {
   }
 
   private pump(): void {
-    if (this.current || this.closedReason !== undefined) return;
+    if (this.current || this.closedReason !== undefined || this.resyncTimer) return;
+    if (this.resyncSince !== undefined) {
+      const now = performance.now();
+      const quietFor = now - Math.max(this.lastRxAt, this.resyncSince);
+      if (quietFor < RESYNC_QUIET_MS && now - this.resyncSince < RESYNC_MAX_MS) {
+        this.resyncTimer = setTimeout(() => {
+          this.resyncTimer = undefined;
+          this.pump();
+        }, RESYNC_QUIET_MS - quietFor);
+        return;
+      }
+      this.resyncSince = undefined;
+    }
     const next = this.queue.shift();
     if (!next) return;
     this.current = next;
@@ -181,6 +213,7 @@ export class AtChannel {
   private onTimeout(p: Pending): void {
     if (this.current !== p) return;
     this.stats.timeouts++;
+    this.resyncSince = performance.now();
     const waitingPrompt = p.state === "await_prompt";
     if (waitingPrompt) this.o.conn.write("\x1b").catch(() => {});
     this.finish(
@@ -236,6 +269,10 @@ export class AtChannel {
       // Echo of a PDU ends in Ctrl-Z and lands here too.
       this.stats.garbage++;
       this.o.logger.debug(() => `skipped garbage line: ${JSON.stringify(line.slice(0, 80))}`);
+      if (this.pduUrc) {
+        this.o.logger.warn(`the PDU after ${this.pduUrc.line} was garbled: dropped`);
+        this.pduUrc = undefined;
+      }
       return;
     }
     this.o.logger.debug(() => `« ${line}`);
@@ -253,6 +290,11 @@ export class AtChannel {
       if (p.opts.payload !== undefined && line === p.opts.payload) return;
       const final = classifyFinal(line, this.o.extraErrors);
       if (final) {
+        // An OK before the prompt belongs to an earlier command, not to this one.
+        if (p.state === "await_prompt" && final.kind === "ok") {
+          this.o.logger.debug("stale OK while waiting for the prompt: dropped");
+          return;
+        }
         this.finish(p, final);
         return;
       }

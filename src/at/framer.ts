@@ -12,17 +12,25 @@
  * - Leading NUL bytes are skipped (ModemManager does the same).
  * - A line over {@link MAX_LINE} characters without an end is cut and flagged, so garbage cannot grow the
  *   buffer without bound.
- * - A line holding control characters or C1 bytes is flagged `garbage` for the channel to log and drop.
+ * - A line holding control characters, or high bytes that are not UTF-8, is flagged `garbage` for the
+ *   channel to log and drop; valid UTF-8 (an operator name) is decoded.
  */
 export const MAX_LINE = 4096;
 
 export type AtToken = { kind: "line"; text: string; garbage: boolean } | { kind: "prompt" };
 
-// Control characters other than TAB, DEL, the C1 range and 0xFF: never in a real AT reply line.
-const GARBAGE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xff]/;
+// Control characters other than TAB, and DEL: never in a real AT reply line.
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
+/** A line (bytes as latin1 characters) with control characters, or high bytes that are not UTF-8. */
 export function isGarbageLine(text: string): boolean {
-  return GARBAGE.test(text);
+  if (CONTROL.test(text)) return true;
+  return /[\x80-\xff]/.test(text) && Buffer.from(text, "latin1").toString("utf8").includes("\ufffd");
+}
+
+/** Valid UTF-8 (an operator name, say) becomes its characters; ASCII stays as it is. */
+function decodeLine(text: string): string {
+  return /[\x80-\xff]/.test(text) ? Buffer.from(text, "latin1").toString("utf8") : text;
 }
 
 export class AtFramer {
@@ -65,6 +73,7 @@ export class AtFramer {
       out.push({ kind: "prompt" });
       return;
     }
-    out.push({ kind: "line", text: line, garbage: isGarbageLine(line) });
+    const garbage = isGarbageLine(line);
+    out.push({ kind: "line", text: garbage ? line : decodeLine(line), garbage });
   }
 }

@@ -211,6 +211,23 @@ export class ModemDriver {
     return status;
   }
 
+  /** Turns the radio on if `AT+CFUN?` says it is off; true when it had to. Modems without CFUN? are fine. */
+  async ensureRadioOn(): Promise<boolean> {
+    let fun: number | undefined;
+    try {
+      const m = /^\+CFUN:\s*(\d+)/.exec(
+        (await this.command("AT+CFUN?")).lines.find((l) => l.startsWith("+CFUN:")) ?? "",
+      );
+      fun = m ? Number(m[1]) : undefined;
+    } catch (err) {
+      if (isSiteError(err, "at.closed") || isSiteError(err, "at.timeout")) throw err;
+      return false;
+    }
+    if (fun === undefined || fun === 1) return false;
+    await this.command("AT+CFUN=1", { timeoutMs: this.profile.timeouts.cfun, prefix: null });
+    return true;
+  }
+
   async radioOffOn(): Promise<void> {
     await this.command("AT+CFUN=0", { timeoutMs: this.profile.timeouts.cfun, prefix: null });
     await this.command("AT+CFUN=1", { timeoutMs: this.profile.timeouts.cfun, prefix: null });

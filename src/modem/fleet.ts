@@ -88,12 +88,15 @@ export class ModemFleet {
     this.loop = this.discoveryLoop();
   }
 
+  /**
+   * Stops discovery and every slot, in parallel. Power lines are left driven on, not released: a modem
+   * must not lose power because the controller restarts (released sysfs lines fall back to the SoC's
+   * default pull, which is down on most Raspberry Pi pins).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.waker.wake();
-    await this.loop;
-    await Promise.all(this.slots.map((s) => s.stop()));
-    for (const line of this.powerLines.values()) await line.close().catch(() => {});
+    await Promise.all([this.loop, ...this.slots.map((s) => s.stop())]);
   }
 
   list(): ModemSlot[] {
@@ -188,7 +191,7 @@ export class ModemFleet {
       group.ports.push(c);
       found.set(identity.imei, group);
     }
-    for (const [imei, { identity, ports }] of found) this.assign(imei, identity, ports);
+    for (const [imei, { identity, ports }] of found) this.assign(imei, identity, ports, candidates);
   }
 
   private pickPort(identity: ModemIdentity, ports: PortCandidate[]): PortCandidate {
@@ -199,7 +202,18 @@ export class ModemFleet {
     return [...ports].sort((a, b) => (a.usbInterface ?? 99) - (b.usbInterface ?? 99))[0]!;
   }
 
-  private assign(imei: string, identity: ModemIdentity, ports: PortCandidate[]): void {
+  private assign(imei: string, identity: ModemIdentity, ports: PortCandidate[], all: PortCandidate[]): void {
+    const profile = this.d.profiles.select({ usbId: ports[0]?.usbId, ...identity });
+    const wanted = profile.atPortInterface;
+    if (wanted !== null && !ports.some((p) => p.usbInterface === wanted)) {
+      // The primary AT port exists but did not answer this time (still booting): wait for it rather
+      // than settle for a secondary port that may not carry the URCs.
+      const primary = all.find((c) => c.deviceKey === ports[0]?.deviceKey && c.usbInterface === wanted);
+      if (primary) {
+        this.failedProbes.delete(primary.realPath);
+        return;
+      }
+    }
     const port = this.pickPort(identity, ports);
     const matchesPort = (m: ModemConfig) =>
       m.port !== "auto" && ports.some((p) => p.path === m.port || p.realPath === m.port);
@@ -230,8 +244,9 @@ export class ModemFleet {
     if (config && config.port !== "auto" && !matchesPort(config) && slot.imei !== imei) return;
     if (!slot.offer(port, identity)) return;
     this.claims.set(port.realPath, slot);
-    for (const p of ports) if (p !== port) this.siblings.set(p.deviceKey, imei);
-    if (port.deviceKey !== port.realPath) this.siblings.set(port.deviceKey, imei);
+    // The other ttys of a multi-port modem are not probed while it is attached. Only for profiles
+    // that name their AT interface: four SIM800s on one 4-port UART chip share a USB device.
+    if (wanted !== null && port.deviceKey !== port.realPath) this.siblings.set(port.deviceKey, imei);
     this.d.logger.info(`modem ${slot.id} found on ${port.path}`, { imei });
   }
 }

@@ -14,6 +14,7 @@
  * Each ladder step is bounded by `supervisor.step_timeout_ms` and reported as a `modem_recovery` event.
  * Nothing here throws out of `run()`: a dead modem degrades its slot, never the process.
  */
+import { access } from "node:fs/promises";
 import { AtChannel, type Urc } from "../at/channel.js";
 import type { ModemConfig, SupervisorConfig } from "../config/types.js";
 import { errorText, isSiteError, SiteError } from "../core/errors.js";
@@ -86,12 +87,25 @@ export interface ModemSnapshot {
 
 type Exit = "hang" | "lost" | "reset" | "reinit" | "stopped";
 
-const LADDER: readonly Exclude<RecoveryStep, "faulted">[] = [
-  "reinit",
-  "radio_off_on",
-  "reset",
-  "power_cycle",
-];
+type LadderStep = Exclude<RecoveryStep, "faulted">;
+const LADDER: readonly LadderStep[] = ["reinit", "radio_off_on", "reset", "power_cycle"];
+/** A hang within this long of the last recovery starts the ladder one rung higher, ms. */
+export const RECENT_RECOVERY_MS = 10 * 60_000;
+/** After AT+CFUN=1,1: how long to wait for the old tty to disappear before taking offers, ms. */
+const RESET_SETTLE_MS = 3000;
+
+/** Resolves once `path` no longer exists, or after `ms`. */
+async function waitGone(path: string, ms: number, signal: AbortSignal): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !signal.aborted) {
+    try {
+      await access(path);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 export class ModemSlot {
   state: ModemStateName = "absent";
@@ -119,6 +133,9 @@ export class ModemSlot {
   private readonly offers = new Waker();
   private manual: "restart" | "power_cycle" | undefined;
   private operatorStale = false;
+  private lastRecovery = { at: 0, step: -1 };
+  /** True while a power cycle holds the line at 0 (a stop turns it back on). */
+  private poweredOff = false;
   private loop: Promise<void> | undefined;
 
   constructor(private readonly d: SlotDeps) {
@@ -138,6 +155,8 @@ export class ModemSlot {
     this.stopped = true;
     this.waker.wake();
     this.offers.wake();
+    // Never leave a modem unpowered because the controller stopped in the middle of a power cycle.
+    if (this.poweredOff) await this.d.power?.write(1).catch(() => {});
     await this.closeChannel();
     await this.loop;
   }
@@ -172,11 +191,12 @@ export class ModemSlot {
     this.waker.wake();
   }
 
-  /** Operator command: power-cycle now (`modem/power_cycle`). */
+  /** Operator command: power-cycle now (`modem/power_cycle`), whatever the state. */
   powerCycle(): void {
     this.manual = "power_cycle";
     this.exitRequest = "hang";
     this.waker.wake();
+    this.offers.wake();
   }
 
   snapshot(): ModemSnapshot {
@@ -213,27 +233,29 @@ export class ModemSlot {
   // ── lifecycle ─────────────────────────────────────────────────────────────────────────────
 
   private async run(): Promise<void> {
+    // True when a recovery step has just brought the modem up: go straight to supervision.
+    let up = false;
     while (!this.stopped) {
       try {
         if (!this.port) {
-          this.setState("absent", this.lastError ?? "waiting for the modem's port");
-          await this.offers.wait();
+          up = false;
+          await this.waitForPort();
           continue;
         }
         let exit: Exit;
         try {
-          await this.bringUp();
+          if (!up) await this.bringUp();
+          up = false;
           exit = await this.supervise();
         } catch (err) {
+          up = false;
           if (this.stopped) break;
-          if (this.isGone(err)) exit = "lost";
-          else {
-            this.noteError(err);
-            exit = "hang";
-          }
+          this.noteError(err);
+          // A vanished port, or another modem answering on it, is not a hang: no ladder for it.
+          exit = this.isGone(err) || isSiteError(err, "modem.unknown") ? "lost" : "hang";
         }
-        if (exit === "lost") this.losePort("the modem's port went away");
-        else if (exit === "hang") await this.recover(this.lastError ?? "modem stopped answering");
+        if (exit === "lost") this.losePort(this.lastError ?? "the modem's port went away");
+        else if (exit === "hang") up = await this.recover(this.lastError ?? "modem stopped answering");
         // "reset" / "reinit": loop and bring it up again
       } catch (err) {
         // Last line of defence: log, wait a little, go on.
@@ -242,6 +264,19 @@ export class ModemSlot {
       }
     }
     await this.closeChannel();
+  }
+
+  /**
+   * `absent`: wait for the fleet to offer the port. With a power line, a modem that stays away for
+   * `boot_wait_ms` is power-cycled (it may have crashed off the USB bus), and so is one an operator asks to.
+   */
+  private async waitForPort(): Promise<void> {
+    this.setState("absent", this.lastError ?? "waiting for the modem's port");
+    const power = this.d.power;
+    if (this.manual !== "power_cycle")
+      await Waker.any([this.offers], power ? this.d.config.boot_wait_ms : undefined);
+    if (this.port || this.stopped) return;
+    if (power) await this.recover("the modem's port did not appear", ["power_cycle"]);
   }
 
   private isGone(err: unknown): boolean {
@@ -259,11 +294,16 @@ export class ModemSlot {
     }
   }
 
-  private async openChannel(): Promise<ModemDriver> {
+  private async openChannel(signal?: AbortSignal): Promise<ModemDriver> {
     await this.closeChannel();
+    signal?.throwIfAborted();
     const port = this.port;
     if (!port) throw new SiteError("modem.unplugged", "no port");
     const conn = await this.d.opener({ path: port.path, baudRate: this.d.config.baud });
+    if (signal?.aborted || this.stopped) {
+      await conn.close().catch(() => {});
+      throw new SiteError("at.closed", `${port.path}: step abandoned`);
+    }
     const channel = new AtChannel({
       conn,
       logger: this.d.logger.child(`at:${port.path.split("/").pop()}`),
@@ -294,14 +334,15 @@ export class ModemSlot {
   }
 
   /** Opens the port and brings the modem as far towards `ready` as it can go. Throws on failure. */
-  private async bringUp(): Promise<void> {
+  private async bringUp(signal?: AbortSignal): Promise<void> {
     this.exitRequest = undefined;
     // During the ladder the state stays "recovering" until the modem is up again.
     if (this.state !== "recovering") this.setState("initializing", "opening and initialising the modem");
-    const drv = await this.openChannel();
+    const drv = await this.openChannel(signal);
     if (!(await drv.sync(3, Math.min(2000, this.d.supervisor.command_timeout_ms)))) {
       throw new SiteError("at.timeout", `${this.port?.path}: the modem does not answer AT`);
     }
+    signal?.throwIfAborted();
     await drv.runSteps(this.d.profiles.generic.init);
     const id = await drv.identify();
     if (this.imei && id.imei && id.imei !== this.imei)
@@ -317,16 +358,27 @@ export class ModemSlot {
       firmware: id.firmware,
       port: this.port?.path,
     });
-    await this.bringUpSim(drv);
+    // A stop between AT+CFUN=0 and =1 (or a person) can leave the radio off; the SIM may be off with it.
+    if (await drv.ensureRadioOn()) this.d.logger.warn("the radio was off (AT+CFUN): turned it on");
+    signal?.throwIfAborted();
+    await this.bringUpSim(drv, signal);
   }
 
-  private async bringUpSim(drv: ModemDriver): Promise<void> {
+  private async bringUpSim(drv: ModemDriver, signal?: AbortSignal): Promise<void> {
     let sim = await drv.simStatus();
     for (let i = 0; (sim === "not_ready" || sim === "unknown") && i < 5; i++) {
-      await this.waker.sleep(1000);
+      await this.waker.sleep(1000, true);
+      signal?.throwIfAborted();
       sim = await drv.simStatus();
     }
-    if (sim === "pin") sim = await this.unlock(drv);
+    if (sim === "pin") {
+      const unlocked = await this.unlock(drv);
+      if (unlocked === "not_ready") {
+        this.setState("no_sim", "the SIM took the PIN but is not ready yet");
+        return;
+      }
+      sim = unlocked;
+    }
     if (sim === "absent" || sim === "not_ready" || sim === "unknown") {
       this.setState("no_sim", sim === "absent" ? "no SIM card in the modem" : "the SIM does not answer");
       return;
@@ -339,16 +391,22 @@ export class ModemSlot {
       }
       return;
     }
+    signal?.throwIfAborted();
     this.sim = await drv.simIdentity();
     this.remember();
     await drv.runSteps(this.profile!.smsInit);
     this.smscNumber = (await drv.smsc()) ?? this.smscNumber;
     await drv.runSteps(this.profile!.registrationInit);
+    signal?.throwIfAborted();
     this.applyRadio(await drv.pollRadio(true));
   }
 
-  /** Enters the configured PIN once, never again after a rejection (three wrong PINs lock the SIM). */
-  private async unlock(drv: ModemDriver): Promise<"ready" | "pin"> {
+  /**
+   * Enters the configured PIN at most once per (IMEI, PIN), ever: three wrong PINs lock the SIM.
+   * The attempt is recorded as rejected *before* the PIN is sent and upgraded to accepted only once the
+   * SIM says READY, so an entry cut short (timeout, power cut, stop) never leads to a second one.
+   */
+  private async unlock(drv: ModemDriver): Promise<"ready" | "pin" | "not_ready"> {
     const pin = this.d.config.pin;
     const imei = this.imei ?? "unknown";
     if (!pin) {
@@ -356,11 +414,22 @@ export class ModemSlot {
       return "pin";
     }
     if (this.d.store.pinVerdict(imei, pin) === "rejected") {
-      this.setState("pin_required", "the configured PIN was rejected before: not retried; fix modems[].pin");
+      this.setState(
+        "pin_required",
+        "the configured PIN was rejected (or its entry was cut short) before: not retried; fix modems[].pin",
+      );
+      return "pin";
+    }
+    try {
+      this.d.store.recordPin(imei, pin, this.sim.iccid, "rejected", Date.now());
+    } catch (err) {
+      this.setState(
+        "pin_required",
+        `cannot record the PIN attempt, so the PIN is not entered: ${errorText(err)}`,
+      );
       return "pin";
     }
     const result = await drv.enterPin(pin);
-    this.d.store.recordPin(imei, pin, this.sim.iccid, result, Date.now());
     if (result === "rejected") {
       this.lastError = "the SIM rejected the configured PIN";
       this.setState("pin_required", "the SIM rejected the configured PIN: not retried; fix modems[].pin");
@@ -368,10 +437,22 @@ export class ModemSlot {
     }
     for (let i = 0; i < 10; i++) {
       const s = await drv.simStatus();
-      if (s === "ready") return "ready";
-      await this.waker.sleep(500);
+      if (s === "ready") {
+        try {
+          this.d.store.recordPin(imei, pin, this.sim.iccid, "accepted", Date.now());
+        } catch (err) {
+          this.d.logger.warn(`cannot record the accepted PIN: ${errorText(err)}`);
+        }
+        return "ready";
+      }
+      if (s === "pin" || s === "puk") {
+        this.lastError = "the SIM still asks for its PIN after the entry";
+        this.setState("pin_required", "the SIM still asks for its PIN after the entry: treated as rejected");
+        return "pin";
+      }
+      await this.waker.sleep(500, true);
     }
-    return "pin";
+    return "not_ready";
   }
 
   private remember(): void {
@@ -479,16 +560,26 @@ export class ModemSlot {
 
   // ── recovery ladder ───────────────────────────────────────────────────────────────────────
 
-  private async recover(reason: string): Promise<void> {
+  /**
+   * Runs the ladder until a step brings the modem up (true) or there is nothing left to do (false:
+   * the port is gone, or the slot stops). A modem that hangs again within {@link RECENT_RECOVERY_MS} of
+   * its last recovery starts one rung above the step that helped last time.
+   */
+  private async recover(reason: string, only?: readonly LadderStep[]): Promise<boolean> {
     const sup = this.d.supervisor;
     let round = 0;
-    let steps: readonly Exclude<RecoveryStep, "faulted">[] =
-      this.manual === "power_cycle" ? ["power_cycle"] : LADDER;
+    let steps: readonly LadderStep[];
+    if (only) steps = only;
+    else if (this.manual === "power_cycle") steps = ["power_cycle"];
+    else {
+      const recent = Date.now() - this.lastRecovery.at < RECENT_RECOVERY_MS;
+      steps = LADDER.slice(recent ? Math.min(this.lastRecovery.step + 1, LADDER.length - 1) : 0);
+    }
     this.manual = undefined;
     while (!this.stopped) {
       this.setState("recovering", reason);
       for (const step of steps) {
-        if (this.stopped) return;
+        if (this.stopped) return false;
         const skip =
           step === "power_cycle" && !this.d.power
             ? "no power_gpio"
@@ -501,17 +592,14 @@ export class ModemSlot {
         }
         this.d.logger.warn(`recovery: ${step}`, { reason });
         try {
-          await withTimeout(
-            this.runStep(step),
-            sup.step_timeout_ms,
-            `${step} took longer than ${sup.step_timeout_ms} ms`,
-          );
+          await this.runBounded(step);
           this.counters.recoveries = (this.counters.recoveries ?? 0) + 1;
+          this.lastRecovery = { at: Date.now(), step: LADDER.indexOf(step) };
           this.d.bus.emit("modem_recovery", { modem: this.id, step, result: "ok" });
           this.d.logger.info(`recovery: ${step} brought the modem back (${this.state})`);
-          return;
+          return true;
         } catch (err) {
-          if (this.stopped) return;
+          if (this.stopped) return false;
           this.noteError(err);
           this.d.bus.emit("modem_recovery", {
             modem: this.id,
@@ -534,39 +622,81 @@ export class ModemSlot {
         reason: this.lastError ?? "",
       });
       // The channel stays open while we wait: an unplug ends the wait at once (exit request "lost"),
-      // and so does the modem being offered again after a replug.
-      await Promise.race([this.waker.sleep(backoff), this.offers.wait()]);
+      // and so do a replug (the port offered again) and an operator's command.
+      await Waker.any([this.waker, this.offers], backoff);
       round++;
-      if (this.stopped) return;
+      if (this.stopped) return false;
       if (this.exitRequest === "lost") {
         this.exitRequest = undefined;
         this.losePort("the modem's port went away");
-        return;
+        return false;
       }
-      if (this.port && !this.channel) return; // offered again: the main loop brings it up
-      if (!this.port && !this.d.power) return; // nothing left to try: wait for it as absent
+      if (this.port && !this.channel) return false; // offered again: the main loop brings it up
+      if (this.manual === "power_cycle") {
+        this.manual = undefined;
+        steps = ["power_cycle"];
+        continue;
+      }
+      if (!this.port && !this.d.power) return false; // nothing left to try: wait for it as absent
       steps = this.port ? LADDER : ["power_cycle"];
+    }
+    return false;
+  }
+
+  /**
+   * One step, bounded by `step_timeout_ms` (plus the boot wait and power-off hold for the steps that
+   * have them). On timeout the step is abandoned for good: its signal aborts, the channel closes, and
+   * whatever of it still runs stops at its next check instead of racing the next step for the port.
+   */
+  private async runBounded(step: LadderStep): Promise<void> {
+    const c = this.d.config;
+    const bound =
+      this.d.supervisor.step_timeout_ms +
+      (step === "reset" ? c.boot_wait_ms : step === "power_cycle" ? c.boot_wait_ms + c.power_off_ms : 0);
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.runStep(step, ac.signal),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new SiteError("at.timeout", `${step} took longer than ${bound} ms`)),
+            bound,
+          );
+        }),
+      ]);
+    } catch (err) {
+      ac.abort();
+      await this.closeChannel();
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private async runStep(step: Exclude<RecoveryStep, "faulted">): Promise<void> {
+  private async runStep(step: LadderStep, signal: AbortSignal): Promise<void> {
     switch (step) {
       case "reinit":
-        await this.bringUp();
+        await this.bringUp(signal);
         return;
       case "radio_off_on": {
-        const drv = await this.openChannel();
+        const drv = await this.openChannel(signal);
         if (!(await drv.sync(2, 1000))) throw new SiteError("at.timeout", "the modem does not answer AT");
         await drv.radioOffOn();
-        await this.bringUp();
+        await this.bringUp(signal);
         return;
       }
       case "reset": {
-        const drv = await this.openChannel();
+        const drv = await this.openChannel(signal);
         if (!(await drv.sync(2, 1000))) throw new SiteError("at.timeout", "the modem does not answer AT");
         await drv.reset();
-        await this.awaitReturn("reset");
-        await this.bringUp();
+        const path = this.port?.path;
+        await this.closeChannel();
+        this.releaseForReenumeration();
+        // The reset takes a moment to drop the modem off USB: don't take the old tty back before that.
+        if (path) await waitGone(path, RESET_SETTLE_MS, signal);
+        await this.awaitReturn("reset", signal);
+        await this.bringUp(signal);
         return;
       }
       case "power_cycle": {
@@ -574,11 +704,17 @@ export class ModemSlot {
         await this.closeChannel();
         this.releaseForReenumeration();
         this.counters.power_cycles = (this.counters.power_cycles ?? 0) + 1;
-        await power.write(0);
-        await this.waker.sleep(this.d.config.power_off_ms, true);
-        await power.write(1);
-        await this.awaitReturn("power cycle", true);
-        await this.bringUp();
+        this.poweredOff = true;
+        try {
+          await power.write(0);
+          await this.waker.sleep(this.d.config.power_off_ms, true);
+        } finally {
+          this.poweredOff = false;
+          await power.write(1);
+        }
+        signal.throwIfAborted();
+        await this.awaitReturn("power cycle", signal);
+        await this.bringUp(signal);
         return;
       }
     }
@@ -591,22 +727,20 @@ export class ModemSlot {
     }
   }
 
-  /** After a reset or power cycle: give the port up and wait for the fleet to find the modem again. */
-  private async awaitReturn(what: string, released = false): Promise<void> {
-    if (!released) {
-      await this.closeChannel();
-      this.releaseForReenumeration();
-    }
+  /** After a reset or power cycle: wait for the fleet to find the modem again. */
+  private async awaitReturn(what: string, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.d.config.boot_wait_ms;
     while (!this.port && !this.stopped) {
+      signal.throwIfAborted();
       const left = deadline - Date.now();
       if (left <= 0)
         throw new SiteError(
           "modem.unplugged",
           `the modem did not come back within ${this.d.config.boot_wait_ms} ms after the ${what}`,
         );
-      await Promise.race([this.offers.wait(), this.waker.sleep(left, true)]);
+      await Waker.any([this.offers], left);
     }
+    signal.throwIfAborted();
   }
 
   // ── state ─────────────────────────────────────────────────────────────────────────────────
@@ -623,14 +757,4 @@ export class ModemSlot {
     this.d.logger.info(`${previous} → ${state}: ${reason}`);
     this.d.bus.emit("modem_state", { modem: this.id, state, previous, reason });
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SiteError("at.timeout", message)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 /**
- * A sleep that can be cut short: `sleep(ms)` resolves after `ms` or at the next `wake()`, whichever
- * comes first; `wait()` until the next `wake()`. `sleep(ms, true)` ignores wakes (a power-off hold must
- * last its full time). A sleep that ends by its timer leaves nothing behind.
+ * Wake-ups for the slot's loop: `Waker.any([a, b], ms)` resolves at the next `wake()` of any of the
+ * wakers, or after `ms`; whichever way it ends, it leaves no listener or timer behind (a slot may wait
+ * like this every 30 s for years).
  */
 export class Waker {
   private readonly waiters = new Set<() => void>();
@@ -12,19 +12,32 @@ export class Waker {
     for (const f of w) f();
   }
 
-  wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.add(resolve));
-  }
-
-  sleep(ms: number, uninterruptible = false): Promise<void> {
+  static any(wakers: readonly Waker[], ms?: number): Promise<void> {
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
       const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
+        if (timer) clearTimeout(timer);
+        for (const w of wakers) w.waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      if (!uninterruptible) this.waiters.add(done);
+      for (const w of wakers) w.waiters.add(done);
+      if (ms !== undefined) timer = setTimeout(done, ms);
     });
+  }
+
+  /** Until the next `wake()`. */
+  wait(): Promise<void> {
+    return Waker.any([this]);
+  }
+
+  /** `ms`, or less if woken; `uninterruptible` ignores wakes (a power-off hold lasts its full time). */
+  sleep(ms: number, uninterruptible = false): Promise<void> {
+    if (uninterruptible) return new Promise((resolve) => setTimeout(resolve, ms));
+    return Waker.any([this], ms);
+  }
+
+  /** Listeners waiting now (for tests). */
+  get pending(): number {
+    return this.waiters.size;
   }
 }

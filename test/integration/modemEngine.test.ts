@@ -76,114 +76,178 @@ describe("every modem profile, probe to ready on a real pseudo-terminal", () => 
   }
 });
 
-describe("supervision and recovery", () => {
+describe("supervision and recovery, for every profile", () => {
+  let t: ReturnType<typeof tempDir>;
+  before(() => {
+    t = tempDir("recovery");
+  });
+  after(() => t.cleanup());
+
+  for (const [simProfile] of PROFILES) {
+    describe(`simulated ${simProfile}`, () => {
+      it("walks a hung modem down the ladder to a power cycle and back to ready", async () => {
+        const dir = join(t.dir, `hang-${simProfile}`);
+        const linkDir = join(dir, "dev");
+        const gpioDir = join(dir, "gpio");
+        const sim = simulator({
+          link: join(linkDir, "hang"),
+          profile: simProfile,
+          powerGpio: { dir: gpioDir, line: 17 },
+          timeScale: TIME_SCALE,
+        });
+        await sim.start();
+        const h = await startFleet({
+          dir,
+          linkDir,
+          gpioDir,
+          modems: [modem({ id: "m1", imei: sim.state().imei, power_gpio: 17 })],
+        });
+        try {
+          await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
+          sim.hang();
+          await waitFor("recovering", () => stateOf(h, "m1") === "recovering", 10_000);
+          await waitFor(
+            "power cycle ok",
+            () =>
+              h.events.find(
+                (e) => e.name === "modem_recovery" && (e.payload as { result: string }).result === "ok",
+              ),
+            30_000,
+          );
+          await waitFor("ready again", () => stateOf(h, "m1") === "ready", 15_000);
+          const steps = h.events
+            .filter((e) => e.name === "modem_recovery")
+            .map(
+              (e) => `${(e.payload as { step: string }).step}:${(e.payload as { result: string }).result}`,
+            );
+          assert.deepEqual(steps, ["reinit:failed", "radio_off_on:failed", "reset:failed", "power_cycle:ok"]);
+          const states = h.events
+            .filter((e) => e.name === "modem_state")
+            .map((e) => (e.payload as { state: string }).state);
+          const fromRecovery = states.slice(states.indexOf("recovering"));
+          assert.ok(
+            !fromRecovery.includes("initializing"),
+            `recovering until the modem is back: ${fromRecovery}`,
+          );
+          assert.equal(states.at(-1), "ready");
+          assert.equal(h.fleet.get("m1")!.snapshot().counters.power_cycles, 1);
+          assert.equal(sim.state().hung, false, "the power cycle cleared the hang");
+        } finally {
+          await h.stop();
+          await sim.stop();
+        }
+      });
+
+      it("marks an unplugged modem absent and finds it again under a new name, same id", async () => {
+        const dir = join(t.dir, `plug-${simProfile}`);
+        const linkDir = join(dir, "dev");
+        const sim = simulator({ link: join(linkDir, "usb-a"), profile: simProfile, timeScale: TIME_SCALE });
+        await sim.start();
+        const imei = sim.state().imei;
+        const h = await startFleet({
+          dir,
+          linkDir,
+          gpioDir: join(dir, "gpio"),
+          modems: [modem({ id: "m1", imei })],
+        });
+        try {
+          await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
+          assert.match(h.fleet.get("m1")!.snapshot().port ?? "", /usb-a(-if\d\d)?$/);
+          await sim.unplug();
+          await waitFor("absent", () => stateOf(h, "m1") === "absent", 10_000);
+          await sim.replug(join(linkDir, "usb-b"));
+          await waitFor("ready on the new name", () => stateOf(h, "m1") === "ready", 15_000);
+          const snap = h.fleet.get("m1")!.snapshot();
+          assert.match(snap.port ?? "", /usb-b(-if\d\d)?$/);
+          assert.equal(snap.imei, imei);
+          assert.equal(snap.id, "m1");
+        } finally {
+          await h.stop();
+          await sim.stop();
+        }
+      });
+
+      it("enters a wrong PIN once, stays pin_required, and never retries it, even after a restart", async () => {
+        const dir = join(t.dir, `pin-${simProfile}`);
+        const linkDir = join(dir, "dev");
+        const sim = simulator({
+          link: join(linkDir, "pin"),
+          profile: simProfile,
+          pin: "1234",
+          timeScale: TIME_SCALE,
+        });
+        await sim.start();
+        const cpin: string[] = [];
+        sim.on("command", (c: { line: string }) => {
+          if (/^AT\+CPIN="/i.test(c.line)) cpin.push(c.line);
+        });
+        const dbDir = join(dir, "db");
+        const config = [modem({ id: "m1", imei: sim.state().imei, pin: "0000" })];
+        let h = await startFleet({ dir, dbDir, linkDir, gpioDir: join(dir, "gpio"), modems: config });
+        try {
+          await waitFor("pin_required", () => stateOf(h, "m1") === "pin_required", 15_000);
+          await new Promise((r) => setTimeout(r, 1500)); // several probe intervals
+          assert.deepEqual(cpin, ['AT+CPIN="0000"']);
+          assert.match(h.fleet.get("m1")!.snapshot().last_error ?? "", /rejected/);
+          await h.stop();
+          h = await startFleet({ dir, dbDir, linkDir, gpioDir: join(dir, "gpio"), modems: config });
+          await waitFor("pin_required after restart", () => stateOf(h, "m1") === "pin_required", 15_000);
+          await new Promise((r) => setTimeout(r, 1000));
+          assert.deepEqual(cpin, ['AT+CPIN="0000"'], "not retried after a restart");
+          assert.equal(sim.state().pin_attempts, 2, "the SIM has two tries left, not fewer");
+        } finally {
+          await h.stop();
+          await sim.stop();
+        }
+      });
+
+      it("logs and skips garbage on the line and stays ready", async () => {
+        const dir = join(t.dir, `noise-${simProfile}`);
+        const linkDir = join(dir, "dev");
+        const sim = simulator({ link: join(linkDir, "noise"), profile: simProfile, timeScale: TIME_SCALE });
+        await sim.start();
+        const h = await startFleet({
+          dir,
+          linkDir,
+          gpioDir: join(dir, "gpio"),
+          modems: [modem({ id: "m1", imei: sim.state().imei })],
+        });
+        try {
+          await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
+          for (let i = 0; i < 5; i++) {
+            sim.garbage();
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+          assert.equal(stateOf(h, "m1"), "ready");
+          assert.ok(
+            h.logs.some((r) => /skipped garbage/.test(r.msg)),
+            "garbage was logged",
+          );
+          assert.equal(
+            h.events.filter((e) => e.name === "modem_recovery").length,
+            0,
+            "no recovery for noise",
+          );
+        } finally {
+          await h.stop();
+          await sim.stop();
+        }
+      });
+    });
+  }
+});
+
+describe("SIM and discovery", () => {
   let t: ReturnType<typeof tempDir>;
   let linkDir: string;
   let gpioDir: string;
   before(() => {
-    t = tempDir("recovery");
+    t = tempDir("sim");
     linkDir = join(t.dir, "dev");
     gpioDir = join(t.dir, "gpio");
   });
   after(() => t.cleanup());
-
-  it("walks a hung modem down the ladder to a power cycle and back to ready", async () => {
-    const sim = simulator({
-      link: join(linkDir, "hang"),
-      profile: "sim800",
-      powerGpio: { dir: gpioDir, line: 17 },
-      timeScale: TIME_SCALE,
-    });
-    await sim.start();
-    const h = await startFleet({
-      dir: join(t.dir, "hang-site"),
-      linkDir,
-      gpioDir,
-      modems: [modem({ id: "m1", imei: sim.state().imei, power_gpio: 17 })],
-    });
-    try {
-      await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
-      sim.hang();
-      await waitFor("recovering", () => stateOf(h, "m1") === "recovering", 10_000);
-      await waitFor(
-        "power cycle ok",
-        () =>
-          h.events.find(
-            (e) =>
-              e.name === "modem_recovery" && (e.payload as { step: string; result: string }).result === "ok",
-          ),
-        30_000,
-      );
-      await waitFor("ready again", () => stateOf(h, "m1") === "ready", 15_000);
-      const steps = h.events
-        .filter((e) => e.name === "modem_recovery")
-        .map((e) => `${(e.payload as { step: string }).step}:${(e.payload as { result: string }).result}`);
-      assert.deepEqual(steps, ["reinit:failed", "radio_off_on:failed", "reset:failed", "power_cycle:ok"]);
-      assert.equal(h.fleet.get("m1")!.snapshot().counters.power_cycles, 1);
-      assert.equal(sim.state().hung, false, "the power cycle cleared the hang");
-    } finally {
-      await h.stop();
-      await sim.stop();
-    }
-  });
-
-  it("marks an unplugged modem absent and finds it again under a new name, same id", async () => {
-    const sim = simulator({ link: join(linkDir, "usb-a"), profile: "generic", timeScale: TIME_SCALE });
-    await sim.start();
-    const imei = sim.state().imei;
-    const h = await startFleet({
-      dir: join(t.dir, "plug-site"),
-      linkDir,
-      gpioDir,
-      modems: [modem({ id: "m1", imei })],
-    });
-    try {
-      await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
-      assert.match(h.fleet.get("m1")!.snapshot().port ?? "", /usb-a$/);
-      await sim.unplug();
-      await waitFor("absent", () => stateOf(h, "m1") === "absent", 10_000);
-      await sim.replug(join(linkDir, "usb-b"));
-      await waitFor("ready on the new name", () => stateOf(h, "m1") === "ready", 15_000);
-      const snap = h.fleet.get("m1")!.snapshot();
-      assert.match(snap.port ?? "", /usb-b$/);
-      assert.equal(snap.imei, imei);
-      assert.equal(snap.id, "m1");
-    } finally {
-      await h.stop();
-      await sim.stop();
-    }
-  });
-
-  it("enters a wrong PIN once, stays pin_required, and never retries it, even after a restart", async () => {
-    const sim = simulator({
-      link: join(linkDir, "pin"),
-      profile: "sim800",
-      pin: "1234",
-      timeScale: TIME_SCALE,
-    });
-    await sim.start();
-    const cpin: string[] = [];
-    sim.on("command", (c: { line: string }) => {
-      if (/^AT\+CPIN="/i.test(c.line)) cpin.push(c.line);
-    });
-    const dbDir = join(t.dir, "pin-db");
-    const config = [modem({ id: "m1", imei: sim.state().imei, pin: "0000" })];
-    let h = await startFleet({ dir: join(t.dir, "pin-site"), dbDir, linkDir, gpioDir, modems: config });
-    try {
-      await waitFor("pin_required", () => stateOf(h, "m1") === "pin_required", 15_000);
-      await new Promise((r) => setTimeout(r, 1500)); // several probe intervals
-      assert.deepEqual(cpin, ['AT+CPIN="0000"']);
-      assert.match(h.fleet.get("m1")!.snapshot().last_error ?? "", /rejected/);
-      await h.stop();
-      h = await startFleet({ dir: join(t.dir, "pin-site"), dbDir, linkDir, gpioDir, modems: config });
-      await waitFor("pin_required after restart", () => stateOf(h, "m1") === "pin_required", 15_000);
-      await new Promise((r) => setTimeout(r, 1000));
-      assert.deepEqual(cpin, ['AT+CPIN="0000"'], "not retried after a restart");
-    } finally {
-      await h.stop();
-      await sim.stop();
-    }
-  });
 
   it("enters the right PIN and reaches ready", async () => {
     const sim = simulator({

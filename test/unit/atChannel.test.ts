@@ -147,6 +147,28 @@ describe("the AT channel", () => {
     assert.deepEqual(r.lines, ["+CPIN: READY"]);
   });
 
+  it("does not give a late reply to the command after a timeout", async () => {
+    let n = 0;
+    const { ch } = channelFor((w, p) => {
+      n++;
+      // The first command is answered only after its timeout; the second gets its own reply.
+      if (n === 1) setTimeout(() => p.send("\r\n+CSQ: 1,99\r\nOK\r\n"), 120);
+      else setTimeout(() => p.send(`\r\n${w.trim() === "AT+CGMI" ? "Quectel" : "?"}\r\nOK\r\n`), 100);
+    }, 80);
+    await assert.rejects(ch.send("AT+CSQ"), (e) => isSiteError(e, "at.timeout"));
+    const r = await ch.send("AT+CGMI", { prefix: null, timeoutMs: 1000 });
+    assert.deepEqual(r.lines, ["Quectel"]);
+  });
+
+  it("drops a stale OK that arrives while waiting for the > prompt", async () => {
+    const { ch } = channelFor((w, p) => {
+      if (w.startsWith("AT+CMGS")) p.send("\r\nOK\r\n\r\n> ");
+      else if (w.endsWith("\x1a")) p.send("\r\n+CMGS: 7\r\n\r\nOK\r\n");
+    }, 1000);
+    const r = await ch.send("AT+CMGS=9", { payload: "00" });
+    assert.deepEqual(r.lines, ["+CMGS: 7"]);
+  });
+
   it("rejects what is in flight and what is queued when the device vanishes", async () => {
     const { ch, port } = channelFor(() => {});
     const a = ch.send("AT+A");

@@ -42,6 +42,16 @@ describe("the AT framer", () => {
       [Buffer.from([0xff, 0x01, 0x41, 0x0d, 0x0a])],
       [line("\xff\x01A", true)],
     ],
+    [
+      "decodes a UTF-8 operator name",
+      [Buffer.from('+COPS: 0,0,"Télécel",0\r\n', "utf8")],
+      [line('+COPS: 0,0,"Télécel",0')],
+    ],
+    [
+      "flags high bytes that are not UTF-8 as garbage",
+      [Buffer.from([0x41, 0x9c, 0x42, 0x0d, 0x0a])],
+      [line("A\x9cB", true)],
+    ],
     ["flags a PDU echo ending in Ctrl-Z as garbage", ["0011000B91\x1a\r\n"], [line("0011000B91\x1a", true)]],
     [
       "interleaves a URC with a reply",

@@ -13,10 +13,12 @@ import type { SerialConnection, SerialOpener, SerialOpenOptions } from "./serial
  */
 export function serialportOpener(logger: Logger): SerialOpener {
   return async (options: SerialOpenOptions) => {
+    // AT traffic is a few hundred bytes at a time: a 4 KiB read buffer, not the default 64 KiB.
     const port = new SerialPort({
       path: options.path,
       baudRate: options.baudRate,
       autoOpen: false,
+      highWaterMark: 4096,
       lock: true,
     });
     await new Promise<void>((resolve, reject) => {

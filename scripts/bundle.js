@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Bundles the built application into one ES module, dist/bundle/bts-site.mjs, which bin/bts-site.js
+// runs. One file loads faster and keeps less code resident than a few hundred modules (see
+// docs/performance.md). Native addons and what is loaded only on some boards stay external.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/main.ts"],
+  // Code only some commands need (the simulator, the demo) goes to chunks loaded on demand.
+  outdir: "dist/bundle",
+  entryNames: "bts-site",
+  chunkNames: "[name]-[hash]",
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  legalComments: "none",
+  external: ["better-sqlite3", "@serialport/bindings-cpp", "onoff", "epoll"],
+  // Bundled CommonJS dependencies call require(); give them one.
+  banner: { js: "import { createRequire as __btsCreateRequire } from 'node:module'; const require = __btsCreateRequire(import.meta.url);" },
+  logLevel: "warning",
+});
