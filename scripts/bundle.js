@@ -23,6 +23,8 @@ await build({
   legalComments: "none",
   external: ["better-sqlite3", "@serialport/bindings-cpp", "onoff", "epoll"],
   // Bundled CommonJS dependencies call require(); give them one.
-  banner: { js: "import { createRequire as __btsCreateRequire } from 'node:module'; const require = __btsCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __btsCreateRequire } from 'node:module'; const require = __btsCreateRequire(import.meta.url);",
+  },
   logLevel: "warning",
 });
