@@ -25,7 +25,7 @@ const { values } = parseArgs({
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
 // The same V8 flags and malloc setting the systemd unit uses (docs/performance.md).
-const NODE_FLAGS = ["--max-semi-space-size=1"];
+const NODE_FLAGS = ["--lite-mode", "--max-semi-space-size=1"];
 const NODE_ENV = { MALLOC_ARENA_MAX: "2" };
 const children = [];
 process.on("exit", () => {

@@ -2,8 +2,10 @@
 // Bundles the built application into one ES module, dist/bundle/bts-site.mjs, which bin/bts-site.js
 // runs. One file loads faster and keeps less code resident than a few hundred modules (see
 // docs/performance.md). Native addons and what is loaded only on some boards stay external.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
+rmSync("dist/bundle", { recursive: true, force: true });
 await build({
   entryPoints: ["src/main.ts"],
   // Code only some commands need (the simulator, the demo) goes to chunks loaded on demand.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { tempDir } from "../helpers/fleetHarness.js";
@@ -153,6 +153,21 @@ describe("the command line", () => {
     );
     d.child.kill("SIGINT");
     assert.equal(await d.exit, 0);
+  });
+
+  it("the built entry point, as npx runs it after npm ci, answers", async () => {
+    const bin = join(import.meta.dirname, "../../bin/bts-site.js");
+    const child = spawn(process.execPath, [bin, "version"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as {
+      version: string;
+    };
+    assert.equal(code, 0);
+    assert.equal(out.trim(), pkg.version);
   });
 
   it("a malformed config file names the problem and exits 2", async () => {
