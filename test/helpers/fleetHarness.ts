@@ -67,7 +67,7 @@ export async function startFleet(o: {
   });
   const bus = new EventBus();
   const events: Harness["events"] = [];
-  for (const name of ["modem_state", "modem_recovery"] as const)
+  for (const name of ["modem_state", "modem_recovery", "modem_urc"] as const)
     bus.on(name, (payload) => events.push({ name, payload }));
   const { set: profiles } = await ProfileSet.load([dataPath("modem", "quirks")]);
   const gpio = new SimGpioDriver({ simDir: o.gpioDir });

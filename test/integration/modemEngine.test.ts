@@ -319,6 +319,36 @@ describe("SIM and discovery", () => {
     }
   });
 
+  it("passes new-message and status-report indications, with the report's PDU, to the bus", async () => {
+    const sim = simulator({ link: join(linkDir, "urc"), profile: "sim800", timeScale: TIME_SCALE });
+    await sim.start();
+    const h = await startFleet({
+      dir: join(t.dir, "urc-site"),
+      linkDir,
+      gpioDir,
+      modems: [modem({ id: "m1", imei: sim.state().imei })],
+    });
+    try {
+      await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
+      // A real SMS-DELIVER ("How are you?") and ModemManager's +CDS example PDU.
+      const index = sim.injectSms(
+        "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
+      );
+      const report = "07914356060013F10659098136395339F6219011707193802190117071938030";
+      sim.injectStatusReport(report);
+      const urcs = () =>
+        h.events
+          .filter((e) => e.name === "modem_urc")
+          .map((e) => e.payload as { line: string; extra?: string });
+      await waitFor("+CMTI", () => urcs().find((u) => u.line === `+CMTI: "SM",${index}`), 5000);
+      const cds = await waitFor("+CDS", () => urcs().find((u) => u.line.startsWith("+CDS:")), 5000);
+      assert.equal(cds.extra, report);
+    } finally {
+      await h.stop();
+      await sim.stop();
+    }
+  });
+
   it("uses every modem found when no modem is configured, named by IMEI", async () => {
     const dir = join(t.dir, "disc");
     const sims = [
