@@ -19,6 +19,7 @@ import { errorText } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
 import type { GpioDriver, GpioLine } from "../gpio/gpio.js";
+import type { ModemRegistry } from "../storage/siteDb.js";
 import type { SerialOpener } from "../transport/serial/serialTransport.js";
 import type { ModemIdentity } from "./driver.js";
 import { listCandidates, type PortCandidate } from "./ports.js";
@@ -27,9 +28,7 @@ import type { ProfileSet } from "./profile.js";
 import { ModemSlot, type ModemSnapshot, type ModemStore } from "./slot.js";
 import { Waker } from "./waker.js";
 
-export interface FleetStore extends ModemStore {
-  byImei(imei: string): { id: string } | undefined;
-}
+export type FleetStore = ModemStore & Pick<ModemRegistry, "byImei">;
 
 export interface FleetDeps {
   modems: ModemConfig[];

@@ -21,6 +21,7 @@ import { errorText, isSiteError, SiteError } from "../core/errors.js";
 import type { EventBus, ModemStateName, RecoveryStep } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
 import type { GpioLine } from "../gpio/gpio.js";
+import type { ModemRegistry } from "../storage/siteDb.js";
 import type { SerialOpener } from "../transport/serial/serialTransport.js";
 import { ModemDriver, type ModemIdentity, type RadioStatus, wrongModemError } from "./driver.js";
 import { csqToBars, isRegistered, parseRegistration, REG_STAT_TEXT } from "./parsers.js";
@@ -28,28 +29,8 @@ import type { PortCandidate } from "./ports.js";
 import type { ModemProfile, ProfileSet } from "./profile.js";
 import { Waker } from "./waker.js";
 
-/** What the slot needs of the modem registry (storage/siteDb.ts ModemRegistry). */
-export interface ModemStore {
-  pinVerdict(imei: string, pin: string): "accepted" | "rejected" | undefined;
-  recordPin(
-    imei: string,
-    pin: string,
-    iccid: string | undefined,
-    result: "accepted" | "rejected",
-    at: number,
-  ): void;
-  upsertSeen(s: {
-    id: string;
-    imei: string;
-    iccid?: string;
-    imsi?: string;
-    manufacturer?: string;
-    model?: string;
-    firmware?: string;
-    port: string;
-    at: number;
-  }): unknown;
-}
+/** What the slot needs of the modem registry. */
+export type ModemStore = Pick<ModemRegistry, "pinVerdict" | "recordPin" | "upsertSeen">;
 
 export interface SlotDeps {
   id: string;
