@@ -126,6 +126,19 @@ export const SUPERVISOR_SCHEMA: JsonSchema = section(
       default: 2,
       requires_restart: true,
     }),
+    searching_recovery_ms: key(
+      "Searching too long",
+      "A modem not registered to any network for this long goes through the recovery ladder (radio off/on often " +
+        "unsticks registration); 0 turns this off.",
+      {
+        type: "integer",
+        minimum: 0,
+        maximum: 86400000,
+        default: 1800000,
+        unit: "ms",
+        requires_restart: true,
+      },
+    ),
     step_timeout_ms: key("Recovery step timeout", "Upper bound of each step of the recovery ladder.", {
       type: "integer",
       minimum: 1000,

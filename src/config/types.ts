@@ -176,6 +176,8 @@ export interface SupervisorConfig {
   command_timeout_ms: number;
   /** 1..100. Default 2. */
   failures_before_recovery: number;
+  /** Not registered this long starts the ladder, ms, 0..86400000 (0: never). Default 1800000. */
+  searching_recovery_ms: number;
   /** Bound of each recovery step, ms, 1000..3600000. Default 60000. */
   step_timeout_ms: number;
   /** First retry after faulted (doubles each time), ms. Default 60000. */

@@ -2339,7 +2339,7 @@ if(data.supervisor !== undefined){
 let data81 = data.supervisor;
 if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
 for(const key17 in data81){
-if(!((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
+if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
 const err180 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data81};
 if(vErrors === null){
 vErrors = [err180];
@@ -2455,10 +2455,10 @@ errors++;
 }
 }
 }
-if(data81.step_timeout_ms !== undefined){
-let data85 = data81.step_timeout_ms;
+if(data81.searching_recovery_ms !== undefined){
+let data85 = data81.searching_recovery_ms;
 if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err190 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data85};
+const err190 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data85};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2468,8 +2468,8 @@ vErrors.push(err190);
 errors++;
 }
 if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 3600000 || isNaN(data85)){
-const err191 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data85};
+if(data85 > 86400000 || isNaN(data85)){
+const err191 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data85};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2478,8 +2478,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data85 < 1000 || isNaN(data85)){
-const err192 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data85};
+if(data85 < 0 || isNaN(data85)){
+const err192 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data85};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2490,10 +2490,10 @@ errors++;
 }
 }
 }
-if(data81.faulted_backoff_ms !== undefined){
-let data86 = data81.faulted_backoff_ms;
+if(data81.step_timeout_ms !== undefined){
+let data86 = data81.step_timeout_ms;
 if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err193 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data86};
+const err193 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data86};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2503,8 +2503,8 @@ vErrors.push(err193);
 errors++;
 }
 if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 86400000 || isNaN(data86)){
-const err194 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data86};
+if(data86 > 3600000 || isNaN(data86)){
+const err194 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data86};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2514,7 +2514,7 @@ vErrors.push(err194);
 errors++;
 }
 if(data86 < 1000 || isNaN(data86)){
-const err195 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data86};
+const err195 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data86};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2525,10 +2525,10 @@ errors++;
 }
 }
 }
-if(data81.faulted_backoff_max_ms !== undefined){
-let data87 = data81.faulted_backoff_max_ms;
+if(data81.faulted_backoff_ms !== undefined){
+let data87 = data81.faulted_backoff_ms;
 if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
-const err196 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data87};
+const err196 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data87};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2539,7 +2539,7 @@ errors++;
 }
 if((typeof data87 == "number") && (isFinite(data87))){
 if(data87 > 86400000 || isNaN(data87)){
-const err197 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data87};
+const err197 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data87};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2549,7 +2549,7 @@ vErrors.push(err197);
 errors++;
 }
 if(data87 < 1000 || isNaN(data87)){
-const err198 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data87};
+const err198 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data87};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2560,9 +2560,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err199 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data81};
+if(data81.faulted_backoff_max_ms !== undefined){
+let data88 = data81.faulted_backoff_max_ms;
+if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
+const err199 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data88};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2571,13 +2572,9 @@ vErrors.push(err199);
 }
 errors++;
 }
-}
-if(data.discovery !== undefined){
-let data88 = data.discovery;
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key18 in data88){
-if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
-const err200 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data88};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 86400000 || isNaN(data88)){
+const err200 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data88};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2586,16 +2583,8 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-if(data88.globs !== undefined){
-let data89 = data88.globs;
-if(Array.isArray(data89)){
-const len6 = data89.length;
-for(let i10=0; i10<len6; i10++){
-let data90 = data89[i10];
-if(typeof data90 === "string"){
-if(!pattern5.test(data90)){
-const err201 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data90};
+if(data88 < 1000 || isNaN(data88)){
+const err201 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data88};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2605,8 +2594,10 @@ vErrors.push(err201);
 errors++;
 }
 }
+}
+}
 else {
-const err202 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data90};
+const err202 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data81};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2616,18 +2607,12 @@ vErrors.push(err202);
 errors++;
 }
 }
-let i11 = data89.length;
-let j4;
-if(i11 > 1){
-const indices4 = {};
-for(;i11--;){
-let item4 = data89[i11];
-if(typeof item4 !== "string"){
-continue;
-}
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err203 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data89};
+if(data.discovery !== undefined){
+let data89 = data.discovery;
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+for(const key18 in data89){
+if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
+const err203 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data89};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2635,14 +2620,17 @@ else {
 vErrors.push(err203);
 }
 errors++;
-break;
-}
-indices4[item4] = i11;
 }
 }
-}
-else {
-const err204 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data89};
+if(data89.globs !== undefined){
+let data90 = data89.globs;
+if(Array.isArray(data90)){
+const len6 = data90.length;
+for(let i10=0; i10<len6; i10++){
+let data91 = data90[i10];
+if(typeof data91 === "string"){
+if(!pattern5.test(data91)){
+const err204 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data91};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2652,10 +2640,8 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data88.interval_ms !== undefined){
-let data91 = data88.interval_ms;
-if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err205 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data91};
+else {
+const err205 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data91};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2664,9 +2650,19 @@ vErrors.push(err205);
 }
 errors++;
 }
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 3600000 || isNaN(data91)){
-const err206 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data91};
+}
+let i11 = data90.length;
+let j4;
+if(i11 > 1){
+const indices4 = {};
+for(;i11--;){
+let item4 = data90[i11];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err206 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data90};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2674,9 +2670,14 @@ else {
 vErrors.push(err206);
 }
 errors++;
+break;
 }
-if(data91 < 500 || isNaN(data91)){
-const err207 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data91};
+indices4[item4] = i11;
+}
+}
+}
+else {
+const err207 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data90};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2686,11 +2687,10 @@ vErrors.push(err207);
 errors++;
 }
 }
-}
-if(data88.probe_timeout_ms !== undefined){
-let data92 = data88.probe_timeout_ms;
+if(data89.interval_ms !== undefined){
+let data92 = data89.interval_ms;
 if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err208 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data92};
+const err208 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data92};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2700,8 +2700,8 @@ vErrors.push(err208);
 errors++;
 }
 if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 60000 || isNaN(data92)){
-const err209 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data92};
+if(data92 > 3600000 || isNaN(data92)){
+const err209 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data92};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2710,8 +2710,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data92 < 100 || isNaN(data92)){
-const err210 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data92};
+if(data92 < 500 || isNaN(data92)){
+const err210 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data92};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2722,10 +2722,10 @@ errors++;
 }
 }
 }
-if(data88.baud !== undefined){
-let data93 = data88.baud;
+if(data89.probe_timeout_ms !== undefined){
+let data93 = data89.probe_timeout_ms;
 if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
-const err211 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data93};
+const err211 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data93};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2734,8 +2734,9 @@ vErrors.push(err211);
 }
 errors++;
 }
-if(!((((((((data93 === 9600) || (data93 === 19200)) || (data93 === 38400)) || (data93 === 57600)) || (data93 === 115200)) || (data93 === 230400)) || (data93 === 460800)) || (data93 === 921600))){
-const err212 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data93};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 60000 || isNaN(data93)){
+const err212 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data93};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2744,10 +2745,8 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-else {
-const err213 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data88};
+if(data93 < 100 || isNaN(data93)){
+const err213 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data93};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2757,12 +2756,11 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data.log !== undefined){
-let data94 = data.log;
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-for(const key19 in data94){
-if(!((key19 === "level") || (key19 === "levels"))){
-const err214 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data94};
+}
+if(data89.baud !== undefined){
+let data94 = data89.baud;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err214 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data94};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2771,11 +2769,8 @@ vErrors.push(err214);
 }
 errors++;
 }
-}
-if(data94.level !== undefined){
-let data95 = data94.level;
-if(typeof data95 !== "string"){
-const err215 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data95};
+if(!((((((((data94 === 9600) || (data94 === 19200)) || (data94 === 38400)) || (data94 === 57600)) || (data94 === 115200)) || (data94 === 230400)) || (data94 === 460800)) || (data94 === 921600))){
+const err215 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data94};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2784,8 +2779,10 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(!(((((data95 === "trace") || (data95 === "debug")) || (data95 === "info")) || (data95 === "warn")) || (data95 === "error"))){
-const err216 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data95};
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data89};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2795,14 +2792,12 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data94.levels !== undefined){
-let data96 = data94.levels;
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key20 in data96){
-const _errs329 = errors;
-if(typeof key20 === "string"){
-if(!pattern38.test(key20)){
-const err217 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
+if(data.log !== undefined){
+let data95 = data.log;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+for(const key19 in data95){
+if(!((key19 === "level") || (key19 === "levels"))){
+const err217 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data95};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2812,9 +2807,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-var valid39 = _errs329 === errors;
-if(!valid39){
-const err218 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data96};
+if(data95.level !== undefined){
+let data96 = data95.level;
+if(typeof data96 !== "string"){
+const err218 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data96};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2823,11 +2819,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-for(const key21 in data96){
-let data97 = data96[key21];
-if(typeof data97 !== "string"){
-const err219 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data97};
+if(!(((((data96 === "trace") || (data96 === "debug")) || (data96 === "info")) || (data96 === "warn")) || (data96 === "error"))){
+const err219 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data96};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2836,8 +2829,15 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(!(((((data97 === "trace") || (data97 === "debug")) || (data97 === "info")) || (data97 === "warn")) || (data97 === "error"))){
-const err220 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data97};
+}
+if(data95.levels !== undefined){
+let data97 = data95.levels;
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+for(const key20 in data97){
+const _errs333 = errors;
+if(typeof key20 === "string"){
+if(!pattern38.test(key20)){
+const err220 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2847,9 +2847,9 @@ vErrors.push(err220);
 errors++;
 }
 }
-}
-else {
-const err221 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data96};
+var valid39 = _errs333 === errors;
+if(!valid39){
+const err221 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data97};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2859,9 +2859,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
-else {
-const err222 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data94};
+for(const key21 in data97){
+let data98 = data97[key21];
+if(typeof data98 !== "string"){
+const err222 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data98};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2870,15 +2871,49 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-else {
-const err223 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(!(((((data98 === "trace") || (data98 === "debug")) || (data98 === "info")) || (data98 === "warn")) || (data98 === "error"))){
+const err223 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data98};
 if(vErrors === null){
 vErrors = [err223];
 }
 else {
 vErrors.push(err223);
+}
+errors++;
+}
+}
+}
+else {
+const err224 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data97};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+}
+else {
+const err225 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data95};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+}
+}
+else {
+const err226 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
 }
 errors++;
 }

@@ -24,7 +24,9 @@ export type SiteErrorCode =
   | "gpio.unavailable"
   | "gpio.write"
   | "sim.control"
-  | "usage";
+  | "usage"
+  | "sms.encode"
+  | "sms.decode";
 
 export class SiteError extends Error {
   readonly code: SiteErrorCode;

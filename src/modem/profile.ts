@@ -37,6 +37,8 @@ export interface ModemProfile {
   csmpClearsSmsc: boolean;
   /** Unsolicited lines that mean the modem restarted by itself. */
   resetUrcs: RegExp[];
+  /** Unsolicited lines that mean the SIM was removed, inserted or reset (hot-swap): bring the SIM up again. */
+  simChangeUrcs: RegExp[];
   /** Per-command bounds, ms (the default one is `supervisor.command_timeout_ms`). */
   timeouts: { cfun: number; cmgs: number; cops_query: number };
   notes: string[];
@@ -129,6 +131,12 @@ export function buildProfile(
       json.reset_urcs === undefined
         ? (base?.resetUrcs ?? [])
         : regexList(json.reset_urcs, `${file}: reset_urcs`, p),
+    simChangeUrcs: [
+      ...(base?.simChangeUrcs ?? []),
+      ...(json.sim_change_urcs === undefined
+        ? []
+        : regexList(json.sim_change_urcs, `${file}: sim_change_urcs`, p)),
+    ],
     timeouts,
     notes: (json.notes as string[] | undefined) ?? [],
   };

@@ -494,6 +494,11 @@ export class ModemSlot {
           const withOperator = probes % 10 === 0 || this.operatorStale;
           this.operatorStale = false;
           this.applyRadio(await drv.pollRadio(withOperator));
+          const stuck = sup.searching_recovery_ms;
+          if (this.state === "searching" && stuck > 0 && Date.now() - this.since.getTime() > stuck) {
+            this.lastError = `not registered to any network for ${Math.round(stuck / 60_000)} min`;
+            return "hang";
+          }
         }
         probes++;
         failures = 0;
@@ -521,7 +526,11 @@ export class ModemSlot {
         this.radio.creg = { ...this.radio.creg, ...reg };
         this.applyRadio({});
       }
-    } else if (name === "cpin" && this.state === "ready" && !/READY/.test(line)) {
+    } else if (
+      this.profile?.simChangeUrcs.some((r) => r.test(line)) &&
+      (this.state === "ready" || this.state === "searching" || this.state === "no_sim")
+    ) {
+      this.d.logger.info(`SIM change reported (${line}): bringing the SIM up again`);
       this.exitRequest ??= "reinit";
       this.waker.wake();
     } else if (

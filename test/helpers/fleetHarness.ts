@@ -19,6 +19,7 @@ export const FAST_SUPERVISOR: SupervisorConfig = {
   probe_interval_ms: 300,
   command_timeout_ms: 400,
   failures_before_recovery: 2,
+  searching_recovery_ms: 0,
   step_timeout_ms: 8000,
   faulted_backoff_ms: 2000,
   faulted_backoff_max_ms: 4000,

@@ -213,6 +213,45 @@ describe("SIM, indications and discovery", () => {
     );
   });
 
+  it("brings the SIM up again when the modem reports it pulled, and back when reinserted", async () => {
+    await withOneModem("hotswap", { profile: "generic" }, {}, async (h, sim) => {
+      await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
+      sim.setSim("absent");
+      sim.emitUrc("+CPIN: NOT INSERTED");
+      await waitFor("no_sim", () => stateOf(h, "m1") === "no_sim", 10_000);
+      sim.setSim("ready");
+      await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);
+    });
+  });
+
+  it("sends a modem that stays unregistered too long down the ladder", async () => {
+    const dir = join(root.dir, "searching");
+    const linkDir = join(dir, "dev");
+    const sim = simulator({ link: join(linkDir, "s"), profile: "generic", timeScale: TIME_SCALE });
+    await sim.start();
+    sim.on("AT+CREG?", () => ["+CREG: 2,2", "OK"]);
+    const h = await startFleet({
+      dir,
+      linkDir,
+      gpioDir: join(dir, "gpio"),
+      modems: [modem({ id: "m1", imei: sim.state().imei })],
+      supervisor: { searching_recovery_ms: 1500 },
+    });
+    try {
+      await waitFor("searching", () => stateOf(h, "m1") === "searching", 15_000);
+      const rec = await waitFor(
+        "a recovery",
+        () => h.events.find((e) => e.name === "modem_recovery") as { payload: { step: string } } | undefined,
+        10_000,
+      );
+      assert.equal(rec.payload.step, "reinit");
+      assert.match(h.fleet.get("m1")!.snapshot().last_error ?? "", /not registered/);
+    } finally {
+      await h.stop();
+      await sim.stop();
+    }
+  });
+
   it("passes new-message and status-report indications, with the report's PDU, to the bus", async () => {
     await withOneModem("urc", { profile: "sim800" }, {}, async (h, sim) => {
       await waitFor("ready", () => stateOf(h, "m1") === "ready", 15_000);

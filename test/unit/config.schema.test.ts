@@ -94,6 +94,7 @@ describe("config schema", () => {
       probe_interval_ms: 30000,
       command_timeout_ms: 5000,
       failures_before_recovery: 2,
+      searching_recovery_ms: 1800000,
       step_timeout_ms: 60000,
       faulted_backoff_ms: 60000,
       faulted_backoff_max_ms: 1800000,
