@@ -74,7 +74,7 @@ export class Site {
       gpio: this.gpio,
       store: registry,
       bus: this.bus,
-      logger,
+      logger: logger.child("fleet"),
       ...(this.o.sysRoot ? { sysRoot: this.o.sysRoot } : {}),
     });
     await this.fleet.start();
