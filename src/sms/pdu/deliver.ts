@@ -111,7 +111,7 @@ function decodeRaw(raw: RawPdu): DecodedPdu {
     const recipient = decodeAddress(raw.ra.length, raw.ra.toa, raw.ra.value);
     const scts = decodeTimestamp(raw.scts, "TP-SCTS");
     const dischargeTime = decodeTimestamp(raw.dt, "TP-DT");
-    const report = parse(raw.hex);
+    const report = parse(raw.libraryHex);
     if (!(report instanceof Report)) throw unexpected("SMS-STATUS-REPORT", report);
     const status = report.status;
     return {
@@ -130,7 +130,7 @@ function decodeRaw(raw: RawPdu): DecodedPdu {
   if (raw.type === "deliver") {
     const from = decodeAddress(raw.oa.length, raw.oa.toa, raw.oa.value);
     const timestamp = decodeTimestamp(raw.scts, "TP-SCTS");
-    const pdu = parse(raw.hex);
+    const pdu = parse(raw.libraryHex);
     if (pdu instanceof Report || pdu instanceof Submit) throw unexpected("SMS-DELIVER", pdu);
     return {
       kind: "deliver",
@@ -144,7 +144,7 @@ function decodeRaw(raw: RawPdu): DecodedPdu {
   }
 
   const to = decodeAddress(raw.da.length, raw.da.toa, raw.da.value);
-  const pdu = parse(raw.hex);
+  const pdu = parse(raw.libraryHex);
   if (!(pdu instanceof Submit)) throw unexpected("SMS-SUBMIT", pdu);
   const vpf = (raw.firstOctet >> 3) & 0x03;
   const vp = vpf === 2 ? raw.vp?.[0] : undefined;
@@ -160,8 +160,11 @@ function decodeRaw(raw: RawPdu): DecodedPdu {
   };
 }
 
-function unexpected(wanted: string, got: object): SiteError {
-  return new SiteError("sms.decode", `node-pdu read a ${got.constructor.name} where ${wanted} was framed`, {
+/** node-pdu and our framing disagree on the message type (both read TP-MTI; not seen in practice). */
+function unexpected(wanted: string, got: Deliver | Report | Submit): SiteError {
+  const read =
+    got instanceof Report ? "SMS-STATUS-REPORT" : got instanceof Submit ? "SMS-SUBMIT" : "SMS-DELIVER";
+  return new SiteError("sms.decode", `node-pdu read an ${read} where ${wanted} was framed`, {
     detail: { reason: "library" },
   });
 }

@@ -21,6 +21,8 @@ export interface RawAddress {
 
 export interface RawUserData {
   dcs: number;
+  /** Offset of the TP-DCS octet in the PDU. */
+  dcsOffset: number;
   /** TP-UDL: septets for GSM 7-bit, octets otherwise; header included. */
   udl: number;
   /** The user data octets that TP-UDL covers (header included). */
@@ -34,6 +36,13 @@ export interface RawUserData {
 interface RawCommon {
   /** The PDU in upper-case hex without white space. */
   hex: string;
+  /**
+   * The same PDU as handed to node-pdu: TP-DCS rewritten to the plain code of its alphabet (00, 04,
+   * 08) and an enhanced TP-VPF (01) to absolute (11, also 7 octets), because node-pdu throws on
+   * reserved DCS alphabets and on enhanced validity although both are valid 23.040/23.038 PDUs.
+   * We decode DCS and VP ourselves, so nothing node-pdu reports depends on the rewritten fields.
+   */
+  libraryHex: string;
   smsc?: { toa: number; value: Uint8Array };
   firstOctet: number;
 }
@@ -69,13 +78,13 @@ function readAddress(reader: OctetReader, field: string): RawAddress {
   return { length, toa, value: reader.take(Math.ceil(length / 2), field) };
 }
 
-function readUserData(reader: OctetReader, dcs: number, udhi: boolean): RawUserData {
+function readUserData(reader: OctetReader, dcs: number, dcsOffset: number, udhi: boolean): RawUserData {
   const udl = reader.u8("TP-UDL");
   const gsm7 = interpretDcs(dcs).alphabet === "gsm7";
   const octets = gsm7 ? Math.ceil((udl * 7) / 8) : udl;
   if (octets > MAX_UD_OCTETS) throw invalidField("TP-UDL", `${udl} exceeds 140 octets`, { udl });
   const ud = reader.take(octets, "TP-UD");
-  if (!udhi) return { dcs, udl, ud, headerOctets: 0, ies: [] };
+  if (!udhi) return { dcs, dcsOffset, udl, ud, headerOctets: 0, ies: [] };
 
   const udhl = ud[0];
   if (udhl === undefined || udhl + 1 > ud.length) throw invalidField("UDH", "header longer than user data");
@@ -94,7 +103,17 @@ function readUserData(reader: OctetReader, dcs: number, udhi: boolean): RawUserD
     ies.push({ iei, data: ud.subarray(at + 2, at + 2 + len) });
     at += 2 + len;
   }
-  return { dcs, udl, ud, headerOctets, ies };
+  return { dcs, dcsOffset, udl, ud, headerOctets, ies };
+}
+
+const CANONICAL_DCS = { gsm7: 0x00, "8bit": 0x04, ucs2: 0x08 } as const;
+
+function forLibrary(octets: Uint8Array, firstOctetOffset: number, dcsOffset?: number): string {
+  const copy = Uint8Array.from(octets);
+  if (dcsOffset !== undefined) copy[dcsOffset] = CANONICAL_DCS[interpretDcs(copy[dcsOffset] ?? 0).alphabet];
+  const fo = copy[firstOctetOffset] ?? 0;
+  if ((fo & 0x03) === 0x01 && ((fo >> 3) & 0x03) === 0x01) copy[firstOctetOffset] = fo | 0x18;
+  return toHex(copy);
 }
 
 /** Parses hex and walks the PDU. Throws `SiteError("sms.decode")` for anything malformed. */
@@ -109,26 +128,32 @@ export function readPdu(text: string): RawPdu {
     const toa = reader.u8("SMSC type");
     smsc = { toa, value: reader.take(smscLength - 1, "SMSC") };
   }
+  const foOffset = reader.offset;
   const firstOctet = reader.u8("first octet");
   const udhi = (firstOctet & 0x40) !== 0;
   const common = { hex, smsc, firstOctet };
+  const library = (dcsOffset?: number) => ({ libraryHex: forLibrary(octets, foOffset, dcsOffset) });
 
   switch (firstOctet & 0x03) {
     case 0x00: {
       const oa = readAddress(reader, "TP-OA");
       const pid = reader.u8("TP-PID");
+      const dcsOffset = reader.offset;
       const dcs = reader.u8("TP-DCS");
       const scts = reader.take(7, "TP-SCTS");
-      return { ...common, type: "deliver", oa, pid, scts, userData: readUserData(reader, dcs, udhi) };
+      const userData = readUserData(reader, dcs, dcsOffset, udhi);
+      return { ...common, ...library(dcsOffset), type: "deliver", oa, pid, scts, userData };
     }
     case 0x01: {
       const mr = reader.u8("TP-MR");
       const da = readAddress(reader, "TP-DA");
       const pid = reader.u8("TP-PID");
+      const dcsOffset = reader.offset;
       const dcs = reader.u8("TP-DCS");
       const vpf = (firstOctet >> 3) & 0x03;
       const vp = vpf === 0 ? undefined : reader.take(vpf === 2 ? 1 : 7, "TP-VP");
-      return { ...common, type: "submit", mr, da, pid, vp, userData: readUserData(reader, dcs, udhi) };
+      const userData = readUserData(reader, dcs, dcsOffset, udhi);
+      return { ...common, ...library(dcsOffset), type: "submit", mr, da, pid, vp, userData };
     }
     case 0x02: {
       const mr = reader.u8("TP-MR");
@@ -136,7 +161,7 @@ export function readPdu(text: string): RawPdu {
       const scts = reader.take(7, "TP-SCTS");
       const dt = reader.take(7, "TP-DT");
       const st = reader.u8("TP-ST");
-      return { ...common, type: "status_report", mr, ra, scts, dt, st };
+      return { ...common, ...library(), type: "status_report", mr, ra, scts, dt, st };
     }
     default:
       throw invalidField("first octet", "reserved message type indicator 11", { firstOctet });

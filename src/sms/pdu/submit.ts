@@ -69,7 +69,13 @@ export function encodeSubmit(request: SubmitRequest): EncodedSubmit {
   const destination = encodeDestination(request.to);
   const vp = request.validityMinutes === undefined ? [] : [encodeRelativeValidity(request.validityMinutes)];
   const { encoding, total, parts } = segmentText(request.text);
-  const limit = Math.min(request.maxParts ?? 255, 255);
+  const { maxParts = 255 } = request;
+  if (!Number.isInteger(maxParts) || maxParts < 1) {
+    throw new SiteError("sms.encode", `maxParts must be a positive integer, got ${maxParts}`, {
+      detail: { field: "maxParts" },
+    });
+  }
+  const limit = Math.min(maxParts, 255);
   if (parts.length > limit) {
     throw new SiteError("sms.encode", `text needs ${parts.length} parts, more than ${limit}`, {
       detail: { parts: parts.length, maxParts: limit },
