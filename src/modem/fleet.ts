@@ -13,7 +13,6 @@
  * Power lines are driven on (1) before the first probe (contract, section 2).
  */
 
-import { access } from "node:fs/promises";
 import type { DiscoveryConfig, ModemConfig, SupervisorConfig } from "../config/types.js";
 import { errorText } from "../core/errors.js";
 import type { EventBus } from "../core/events.js";
@@ -22,7 +21,7 @@ import type { GpioDriver, GpioLine } from "../gpio/gpio.js";
 import type { ModemRegistry } from "../storage/siteDb.js";
 import type { SerialOpener } from "../transport/serial/serialTransport.js";
 import type { ModemIdentity } from "./driver.js";
-import { listCandidates, type PortCandidate } from "./ports.js";
+import { listCandidates, type PortCandidate, pathExists } from "./ports.js";
 import { probePort } from "./probe.js";
 import type { ProfileSet } from "./profile.js";
 import { ModemSlot, type ModemSnapshot, type ModemStore } from "./slot.js";
@@ -60,7 +59,6 @@ export class ModemFleet {
   private readonly siblings = new Map<string, string>();
   /** realPath → { next probe time, current backoff }. */
   private readonly failedProbes = new Map<string, { at: number; backoff: number }>();
-  private readonly powerLines = new Map<string, GpioLine>();
   private readonly waker = new Waker();
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -75,7 +73,6 @@ export class ModemFleet {
       if (m.power_gpio !== undefined && this.d.gpio) {
         try {
           power = await this.d.gpio.output(m.power_gpio, 1);
-          this.powerLines.set(id, power);
         } catch (err) {
           this.d.logger.error(
             `modem ${id}: power line GPIO${m.power_gpio} unusable, no power cycling: ${errorText(err)}`,
@@ -193,9 +190,8 @@ export class ModemFleet {
     for (const [imei, { identity, ports }] of found) this.assign(imei, identity, ports, candidates);
   }
 
-  private pickPort(identity: ModemIdentity, ports: PortCandidate[]): PortCandidate {
-    const profile = this.d.profiles.select({ usbId: ports[0]?.usbId, ...identity });
-    const wanted = profile.atPortInterface;
+  /** The profile's AT interface when it is among `ports`, else the lowest interface number. */
+  private pickPort(wanted: number | null, ports: PortCandidate[]): PortCandidate {
     const byIf = wanted === null ? undefined : ports.find((p) => p.usbInterface === wanted);
     if (byIf) return byIf;
     return [...ports].sort((a, b) => (a.usbInterface ?? 99) - (b.usbInterface ?? 99))[0]!;
@@ -213,7 +209,7 @@ export class ModemFleet {
         return;
       }
     }
-    const port = this.pickPort(identity, ports);
+    const port = this.pickPort(wanted, ports);
     const matchesPort = (m: ModemConfig) =>
       m.port !== "auto" && ports.some((p) => p.path === m.port || p.realPath === m.port);
     let slot = this.slots.find((s) => s.imei === imei);
@@ -247,14 +243,5 @@ export class ModemFleet {
     // that name their AT interface: four SIM800s on one 4-port UART chip share a USB device.
     if (wanted !== null && port.deviceKey !== port.realPath) this.siblings.set(port.deviceKey, imei);
     this.d.logger.info(`modem ${slot.id} found on ${port.path}`, { imei });
-  }
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -7,7 +7,7 @@
  * vendor:product and interface number; for a name like `…-if02-port0` (by-id links, the simulator's
  * multi-port links) the interface comes from the name.
  */
-import { readdir, readFile, realpath } from "node:fs/promises";
+import { access, readdir, readFile, realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export interface PortCandidate {
@@ -117,4 +117,14 @@ export async function listCandidates(globs: readonly string[], sysRoot = "/"): P
     out.push(candidate);
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Whether `path` exists now (a device node, or a link to one that resolves). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,7 +14,6 @@
  * Each ladder step is bounded by `supervisor.step_timeout_ms` and reported as a `modem_recovery` event.
  * Nothing here throws out of `run()`: a dead modem degrades its slot, never the process.
  */
-import { access } from "node:fs/promises";
 import { AtChannel, type Urc } from "../at/channel.js";
 import type { ModemConfig, SupervisorConfig } from "../config/types.js";
 import { errorText, isSiteError, SiteError } from "../core/errors.js";
@@ -25,7 +24,7 @@ import type { ModemRegistry } from "../storage/siteDb.js";
 import type { SerialOpener } from "../transport/serial/serialTransport.js";
 import { ModemDriver, type ModemIdentity, type RadioStatus, wrongModemError } from "./driver.js";
 import { csqToBars, isRegistered, parseRegistration, REG_STAT_TEXT } from "./parsers.js";
-import type { PortCandidate } from "./ports.js";
+import { type PortCandidate, pathExists } from "./ports.js";
 import type { ModemProfile, ProfileSet } from "./profile.js";
 import { Waker } from "./waker.js";
 
@@ -79,11 +78,7 @@ const RESET_SETTLE_MS = 3000;
 async function waitGone(path: string, ms: number, signal: AbortSignal): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !signal.aborted) {
-    try {
-      await access(path);
-    } catch {
-      return;
-    }
+    if (!(await pathExists(path))) return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -112,8 +107,13 @@ export class ModemSlot {
   private exitRequest: Exit | undefined;
   private readonly waker = new Waker();
   private readonly offers = new Waker();
-  private manual: "restart" | "power_cycle" | undefined;
+  /** An operator asked for a power cycle (`modem/power_cycle`). */
+  private powerCycleRequested = false;
+  /** Woken only by stop(): ends a power-off hold early. */
+  private readonly stopping = new Waker();
   private operatorStale = false;
+  /** A SIM-change URC came: ask AT+CPIN? at once. */
+  private simStale = false;
   private lastRecovery = { at: 0, step: -1 };
   /** True while a power cycle holds the line at 0 (a stop turns it back on). */
   private poweredOff = false;
@@ -134,6 +134,7 @@ export class ModemSlot {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.wake();
     this.waker.wake();
     this.offers.wake();
     // Never leave a modem unpowered because the controller stopped in the middle of a power cycle.
@@ -167,14 +168,13 @@ export class ModemSlot {
 
   /** Operator command: re-initialise now (`modem/restart`). */
   restart(): void {
-    this.manual = "restart";
     this.exitRequest = "reinit";
     this.waker.wake();
   }
 
   /** Operator command: power-cycle now (`modem/power_cycle`), whatever the state. */
   powerCycle(): void {
-    this.manual = "power_cycle";
+    this.powerCycleRequested = true;
     this.exitRequest = "hang";
     this.waker.wake();
     this.offers.wake();
@@ -254,7 +254,7 @@ export class ModemSlot {
   private async waitForPort(): Promise<void> {
     this.setState("absent", this.lastError ?? "waiting for the modem's port");
     const power = this.d.power;
-    if (this.manual !== "power_cycle")
+    if (!this.powerCycleRequested)
       await Waker.any([this.offers], power ? this.d.config.boot_wait_ms : undefined);
     if (this.port || this.stopped) return;
     if (power) await this.recover("the modem's port did not appear", ["power_cycle"]);
@@ -486,6 +486,11 @@ export class ModemSlot {
       const drv = this.driver;
       if (!drv) return "lost";
       try {
+        if (this.simStale) {
+          this.simStale = false;
+          const sim = await drv.simStatus();
+          if ((sim === "ready") !== (this.state === "ready" || this.state === "searching")) return "reinit";
+        }
         if (this.state === "no_sim" || this.state === "pin_required") {
           const sim = await drv.simStatus();
           const canRetry = sim === "ready" || (sim === "pin" && this.state === "no_sim");
@@ -530,8 +535,9 @@ export class ModemSlot {
       this.profile?.simChangeUrcs.some((r) => r.test(line)) &&
       (this.state === "ready" || this.state === "searching" || this.state === "no_sim")
     ) {
-      this.d.logger.info(`SIM change reported (${line}): bringing the SIM up again`);
-      this.exitRequest ??= "reinit";
+      // Checked at once, not acted on blindly: boot chatter (Wavecom's +WIND: 1) reports a SIM that is fine.
+      this.d.logger.info(`SIM change reported (${line}): checking the SIM`);
+      this.simStale = true;
       this.waker.wake();
     } else if (
       this.profile?.resetUrcs.some((r) => r.test(line)) &&
@@ -560,12 +566,12 @@ export class ModemSlot {
     let round = 0;
     let steps: readonly LadderStep[];
     if (only) steps = only;
-    else if (this.manual === "power_cycle") steps = ["power_cycle"];
+    else if (this.powerCycleRequested) steps = ["power_cycle"];
     else {
       const recent = Date.now() - this.lastRecovery.at < RECENT_RECOVERY_MS;
       steps = LADDER.slice(recent ? Math.min(this.lastRecovery.step + 1, LADDER.length - 1) : 0);
     }
-    this.manual = undefined;
+    this.powerCycleRequested = false;
     while (!this.stopped) {
       this.setState("recovering", reason);
       for (const step of steps) {
@@ -622,8 +628,8 @@ export class ModemSlot {
         return false;
       }
       if (this.port && !this.channel) return false; // offered again: the main loop brings it up
-      if (this.manual === "power_cycle") {
-        this.manual = undefined;
+      if (this.powerCycleRequested) {
+        this.powerCycleRequested = false;
         steps = ["power_cycle"];
         continue;
       }
@@ -697,7 +703,8 @@ export class ModemSlot {
         this.poweredOff = true;
         try {
           await power.write(0);
-          await this.waker.sleep(this.d.config.power_off_ms, true);
+          // Not cut short by URCs or offers, only by a stop (which turns the line back on anyway).
+          await Waker.any([this.stopping], this.d.config.power_off_ms);
         } finally {
           this.poweredOff = false;
           await power.write(1);
