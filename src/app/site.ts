@@ -1,8 +1,9 @@
 /**
  * The composition root: builds the site from its config and runs it.
  *
- *   start: database ─► GPIO ─► quirk profiles ─► modem fleet (power lines on, discovery, slots)
- *   stop:  the reverse
+ *   start: databases ─► GPIO ─► quirk profiles ─► SMS path (queue loaded, listening) ─► modem fleet
+ *          (power lines on, discovery, slots)
+ *   stop:  SMS path (no new work, the AT+CMGS in flight waited for) ─► fleet ─► databases
  *
  * A part that cannot start (GPIO missing on a dev machine, a bad quirk file) is logged and the site
  * goes on without it, degraded; only an unusable database stops the start (nothing accepted could be
@@ -17,6 +18,8 @@ import type { GpioDriver } from "../gpio/gpio.js";
 import { createGpioDriver } from "../gpio/index.js";
 import { ModemFleet } from "../modem/fleet.js";
 import { ProfileSet } from "../modem/profile.js";
+import { SmsService } from "../sms/service.js";
+import { openSmsDatabase, SmsStore } from "../sms/store.js";
 import type { Database } from "../storage/db.js";
 import { ModemRegistry, openSiteDatabase } from "../storage/siteDb.js";
 import { serialportOpener } from "../transport/serial/serialportBinding.js";
@@ -37,8 +40,10 @@ export interface SiteOptions {
 export class Site {
   readonly bus = new EventBus();
   private db: Database | undefined;
+  private smsDb: Database | undefined;
   private gpio: GpioDriver | undefined;
   fleet: ModemFleet | undefined;
+  sms: SmsService | undefined;
 
   constructor(private readonly o: SiteOptions) {}
 
@@ -47,6 +52,7 @@ export class Site {
     const log = logger.child("site");
     this.db = openSiteDatabase(config.storage.dir);
     const registry = new ModemRegistry(this.db);
+    this.smsDb = openSmsDatabase(config.storage.dir);
 
     this.gpio = this.o.gpio;
     if (!this.gpio) {
@@ -77,13 +83,26 @@ export class Site {
       logger: logger.child("fleet"),
       ...(this.o.sysRoot ? { sysRoot: this.o.sysRoot } : {}),
     });
+    const fleet = this.fleet;
+    this.sms = new SmsService({
+      sms: config.sms,
+      networks: config.networks,
+      store: new SmsStore(this.smsDb),
+      modems: { list: () => fleet.list(), get: (id) => fleet.get(id) },
+      bus: this.bus,
+      logger: logger.child("sms"),
+    });
+    this.sms.start();
     await this.fleet.start();
     log.info(`site ${config.site.id} started`, { modems: config.modems.length });
   }
 
-  async stop(): Promise<void> {
+  /** Stops within the contract's 10 s: an AT+CMGS in flight gets until `deadline` (ms since the epoch). */
+  async stop(deadline: number = Date.now() + 7000): Promise<void> {
+    await this.sms?.stop(deadline);
     await this.fleet?.stop();
     // GPIO lines are not released: modem power lines stay on across a restart of the controller.
+    this.smsDb?.close();
     this.db?.close();
     this.o.logger.child("site").info("site stopped");
   }

@@ -12,7 +12,7 @@
  * Timeouts are per command (`AT+CMGS` legitimately takes up to 60 s). A command that times out while
  * waiting for the prompt is cancelled with ESC (27.005 §3.5.1) so the modem leaves PDU entry.
  */
-import { SiteError } from "../core/errors.js";
+import { isSiteError, SiteError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { SerialConnection } from "../transport/serial/serialTransport.js";
 import { AtFramer, type AtToken } from "./framer.js";
@@ -37,6 +37,12 @@ export interface AtCommandOptions {
   payload?: string;
   /** How long to wait for the prompt, ms (default 10000). */
   promptTimeoutMs?: number;
+  /**
+   * Called synchronously when the prompt came, just before the payload is written: the SMS queue
+   * records there, durably, that the modem is about to hold the PDU. If it throws, the payload is not
+   * written, the prompt is left with ESC and the command rejects with that error.
+   */
+  onPrompt?: () => void;
 }
 
 export interface AtResponse {
@@ -253,6 +259,22 @@ export class AtChannel {
     if (token.kind === "prompt") {
       if (p && p.state === "await_prompt" && p.opts.payload !== undefined) {
         this.o.logger.debug(() => "« >");
+        if (p.opts.onPrompt) {
+          try {
+            p.opts.onPrompt();
+          } catch (err) {
+            this.o.conn.write("\x1b").catch(() => {});
+            this.resyncSince = performance.now();
+            this.finish(
+              p,
+              undefined,
+              isSiteError(err)
+                ? err
+                : new SiteError("at.aborted", `${p.command}: ${err instanceof Error ? err.message : err}`),
+            );
+            return;
+          }
+        }
         p.state = "await_final";
         if (p.timer) clearTimeout(p.timer);
         const left =

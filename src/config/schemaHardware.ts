@@ -52,6 +52,16 @@ const MODEM_ITEM: JsonSchema = section(
       requires_restart: false,
       examples: [["local"]],
     }),
+    rate_per_minute: key(
+      "Rate limit",
+      "Most SMS parts this modem sends per minute (SIM plans limit it). 0: no limit.",
+      { type: "integer", minimum: 0, maximum: 600, default: 0, requires_restart: false },
+    ),
+    daily_limit: key(
+      "Daily cap",
+      "Most SMS parts this modem sends per day (local midnight to midnight). 0: no cap.",
+      { type: "integer", minimum: 0, maximum: 1000000, default: 0, requires_restart: false },
+    ),
     inbound_to: key("Inbound target", "SIP URI for SMS received by this modem that name no other target.", {
       type: "string",
       pattern: PATTERNS.sipUri.pattern,

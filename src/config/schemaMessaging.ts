@@ -97,6 +97,57 @@ export const SMS_SCHEMA: JsonSchema = section("SMS", "Outgoing SMS policy.", {
       requires_restart: false,
     },
   ),
+  max_attempts: key(
+    "Attempts per part",
+    "Sends of one part that may fail with a temporary error (network, SMSC) before the message fails.",
+    { type: "integer", minimum: 1, maximum: 100, default: 5, requires_restart: false },
+  ),
+  retry_base_s: key("First retry delay", "Wait after the first temporary failure; doubles each time.", {
+    type: "integer",
+    minimum: 1,
+    maximum: 86400,
+    default: 30,
+    unit: "s",
+    requires_restart: false,
+  }),
+  retry_max_s: key("Longest retry delay", "Upper bound of the doubling retry delay.", {
+    type: "integer",
+    minimum: 1,
+    maximum: 86400,
+    default: 900,
+    unit: "s",
+    requires_restart: false,
+  }),
+  expiry_s: key(
+    "Queue expiry",
+    "A message not handed to the network this long after it was accepted expires.",
+    { type: "integer", minimum: 60, maximum: 2592000, default: 259200, unit: "s", requires_restart: false },
+  ),
+  validity_minutes: key(
+    "Validity period",
+    "TP-VP asked of the SMSC: how long it keeps trying to deliver. 0: none (the SMSC's default).",
+    { type: "integer", minimum: 0, maximum: 635040, default: 4320, requires_restart: false },
+  ),
+  report_window_s: key(
+    "Delivery report window",
+    "How long after sending a status report is still matched to its message (TP-MR wraps at 256).",
+    { type: "integer", minimum: 60, maximum: 2592000, default: 259200, unit: "s", requires_restart: false },
+  ),
+  failover_after_s: key(
+    "Failover delay",
+    "A message whose first parts went out through a modem that then stopped waits this long for it, then is sent whole through another.",
+    { type: "integer", minimum: 0, maximum: 86400, default: 300, unit: "s", requires_restart: false },
+  ),
+  reassembly_timeout_s: key(
+    "Reassembly timeout",
+    "How long the parts of an incoming concatenated SMS wait for the missing ones before it is delivered with a marker.",
+    { type: "integer", minimum: 10, maximum: 604800, default: 3600, unit: "s", requires_restart: false },
+  ),
+  sweep_interval_s: key(
+    "Storage sweep interval",
+    "Time between two reads of each modem's SMS storage for messages whose notification was missed.",
+    { type: "integer", minimum: 5, maximum: 86400, default: 60, unit: "s", requires_restart: false },
+  ),
 });
 
 export const SERVICES_SCHEMA: JsonSchema = section("Services", 'Site short codes; "" turns one off.', {

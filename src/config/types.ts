@@ -37,6 +37,10 @@ export interface ModemConfig {
   led_gpio?: number;
   /** Network names this modem sends for, in order. Default []: every network. */
   networks: string[];
+  /** SMS parts per minute, 0..600; 0 (default): no limit. */
+  rate_per_minute: number;
+  /** SMS parts per local day, 0..1000000; 0 (default): no cap. */
+  daily_limit: number;
   /** SIP URI for SMS that name no other target. Unset: `sip.inbound_default`. */
   inbound_to?: string;
   /** Power-off hold of a power cycle, ms, 100..600000. Default 2000. */
@@ -67,6 +71,24 @@ export interface SmsConfig {
   default_network: string;
   /** Pending SMS above which new ones are refused, 1..1000000. Default 10000. */
   queue_limit: number;
+  /** Temporary failures per part before the message fails, 1..100. Default 5. */
+  max_attempts: number;
+  /** First retry delay, s; doubles. Default 30. */
+  retry_base_s: number;
+  /** Longest retry delay, s. Default 900. */
+  retry_max_s: number;
+  /** A message not sent this long after acceptance expires, s. Default 259200 (3 days). */
+  expiry_s: number;
+  /** TP-VP, minutes; 0: none. Default 4320 (3 days). */
+  validity_minutes: number;
+  /** Status reports are matched this long after sending, s. Default 259200. */
+  report_window_s: number;
+  /** Wait for the modem of a half-sent message before sending it whole elsewhere, s. Default 300. */
+  failover_after_s: number;
+  /** Incoming parts wait this long for the missing ones, s. Default 3600. */
+  reassembly_timeout_s: number;
+  /** Modem SMS storage read every this long, s. Default 60. */
+  sweep_interval_s: number;
 }
 
 export interface GpioConfig {

@@ -482,11 +482,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data6.inbound_to !== undefined){
-let data16 = data6.inbound_to;
-if(typeof data16 === "string"){
-if(!pattern11.test(data16)){
-const err34 = {instancePath:instancePath+"/modems/" + i0+"/inbound_to",schemaPath:"#/properties/modems/items/properties/inbound_to/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.modems.items.properties.inbound_to,data:data16};
+if(data6.rate_per_minute !== undefined){
+let data16 = data6.rate_per_minute;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err34 = {instancePath:instancePath+"/modems/" + i0+"/rate_per_minute",schemaPath:"#/properties/modems/items/properties/rate_per_minute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.modems.items.properties.rate_per_minute.type,parentSchema:schema31.properties.modems.items.properties.rate_per_minute,data:data16};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -495,9 +494,9 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-else {
-const err35 = {instancePath:instancePath+"/modems/" + i0+"/inbound_to",schemaPath:"#/properties/modems/items/properties/inbound_to/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.modems.items.properties.inbound_to.type,parentSchema:schema31.properties.modems.items.properties.inbound_to,data:data16};
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 600 || isNaN(data16)){
+const err35 = {instancePath:instancePath+"/modems/" + i0+"/rate_per_minute",schemaPath:"#/properties/modems/items/properties/rate_per_minute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema31.properties.modems.items.properties.rate_per_minute,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -506,11 +505,8 @@ vErrors.push(err35);
 }
 errors++;
 }
-}
-if(data6.power_off_ms !== undefined){
-let data17 = data6.power_off_ms;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err36 = {instancePath:instancePath+"/modems/" + i0+"/power_off_ms",schemaPath:"#/properties/modems/items/properties/power_off_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.modems.items.properties.power_off_ms.type,parentSchema:schema31.properties.modems.items.properties.power_off_ms,data:data17};
+if(data16 < 0 || isNaN(data16)){
+const err36 = {instancePath:instancePath+"/modems/" + i0+"/rate_per_minute",schemaPath:"#/properties/modems/items/properties/rate_per_minute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.modems.items.properties.rate_per_minute,data:data16};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -519,9 +515,12 @@ vErrors.push(err36);
 }
 errors++;
 }
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 600000 || isNaN(data17)){
-const err37 = {instancePath:instancePath+"/modems/" + i0+"/power_off_ms",schemaPath:"#/properties/modems/items/properties/power_off_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.modems.items.properties.power_off_ms,data:data17};
+}
+}
+if(data6.daily_limit !== undefined){
+let data17 = data6.daily_limit;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err37 = {instancePath:instancePath+"/modems/" + i0+"/daily_limit",schemaPath:"#/properties/modems/items/properties/daily_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.modems.items.properties.daily_limit.type,parentSchema:schema31.properties.modems.items.properties.daily_limit,data:data17};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -530,8 +529,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data17 < 100 || isNaN(data17)){
-const err38 = {instancePath:instancePath+"/modems/" + i0+"/power_off_ms",schemaPath:"#/properties/modems/items/properties/power_off_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.modems.items.properties.power_off_ms,data:data17};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 1000000 || isNaN(data17)){
+const err38 = {instancePath:instancePath+"/modems/" + i0+"/daily_limit",schemaPath:"#/properties/modems/items/properties/daily_limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000",schema:1000000,parentSchema:schema31.properties.modems.items.properties.daily_limit,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -540,12 +540,8 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-}
-if(data6.boot_wait_ms !== undefined){
-let data18 = data6.boot_wait_ms;
-if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err39 = {instancePath:instancePath+"/modems/" + i0+"/boot_wait_ms",schemaPath:"#/properties/modems/items/properties/boot_wait_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.modems.items.properties.boot_wait_ms.type,parentSchema:schema31.properties.modems.items.properties.boot_wait_ms,data:data18};
+if(data17 < 0 || isNaN(data17)){
+const err39 = {instancePath:instancePath+"/modems/" + i0+"/daily_limit",schemaPath:"#/properties/modems/items/properties/daily_limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.modems.items.properties.daily_limit,data:data17};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -554,9 +550,13 @@ vErrors.push(err39);
 }
 errors++;
 }
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 600000 || isNaN(data18)){
-const err40 = {instancePath:instancePath+"/modems/" + i0+"/boot_wait_ms",schemaPath:"#/properties/modems/items/properties/boot_wait_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.modems.items.properties.boot_wait_ms,data:data18};
+}
+}
+if(data6.inbound_to !== undefined){
+let data18 = data6.inbound_to;
+if(typeof data18 === "string"){
+if(!pattern11.test(data18)){
+const err40 = {instancePath:instancePath+"/modems/" + i0+"/inbound_to",schemaPath:"#/properties/modems/items/properties/inbound_to/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.modems.items.properties.inbound_to,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -565,8 +565,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data18 < 1000 || isNaN(data18)){
-const err41 = {instancePath:instancePath+"/modems/" + i0+"/boot_wait_ms",schemaPath:"#/properties/modems/items/properties/boot_wait_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.modems.items.properties.boot_wait_ms,data:data18};
+}
+else {
+const err41 = {instancePath:instancePath+"/modems/" + i0+"/inbound_to",schemaPath:"#/properties/modems/items/properties/inbound_to/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.modems.items.properties.inbound_to.type,parentSchema:schema31.properties.modems.items.properties.inbound_to,data:data18};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -576,12 +577,10 @@ vErrors.push(err41);
 errors++;
 }
 }
-}
-if(data6.profile !== undefined){
-let data19 = data6.profile;
-if(typeof data19 === "string"){
-if(!pattern12.test(data19)){
-const err42 = {instancePath:instancePath+"/modems/" + i0+"/profile",schemaPath:"#/properties/modems/items/properties/profile/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema31.properties.modems.items.properties.profile,data:data19};
+if(data6.power_off_ms !== undefined){
+let data19 = data6.power_off_ms;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err42 = {instancePath:instancePath+"/modems/" + i0+"/power_off_ms",schemaPath:"#/properties/modems/items/properties/power_off_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.modems.items.properties.power_off_ms.type,parentSchema:schema31.properties.modems.items.properties.power_off_ms,data:data19};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -590,9 +589,9 @@ vErrors.push(err42);
 }
 errors++;
 }
-}
-else {
-const err43 = {instancePath:instancePath+"/modems/" + i0+"/profile",schemaPath:"#/properties/modems/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.modems.items.properties.profile.type,parentSchema:schema31.properties.modems.items.properties.profile,data:data19};
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 600000 || isNaN(data19)){
+const err43 = {instancePath:instancePath+"/modems/" + i0+"/power_off_ms",schemaPath:"#/properties/modems/items/properties/power_off_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.modems.items.properties.power_off_ms,data:data19};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -601,10 +600,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-}
-else {
-const err44 = {instancePath:instancePath+"/modems/" + i0,schemaPath:"#/properties/modems/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.modems.items.type,parentSchema:schema31.properties.modems.items,data:data6};
+if(data19 < 100 || isNaN(data19)){
+const err44 = {instancePath:instancePath+"/modems/" + i0+"/power_off_ms",schemaPath:"#/properties/modems/items/properties/power_off_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.modems.items.properties.power_off_ms,data:data19};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -615,8 +612,10 @@ errors++;
 }
 }
 }
-else {
-const err45 = {instancePath:instancePath+"/modems",schemaPath:"#/properties/modems/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.modems.type,parentSchema:schema31.properties.modems,data:data5};
+if(data6.boot_wait_ms !== undefined){
+let data20 = data6.boot_wait_ms;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err45 = {instancePath:instancePath+"/modems/" + i0+"/boot_wait_ms",schemaPath:"#/properties/modems/items/properties/boot_wait_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.modems.items.properties.boot_wait_ms.type,parentSchema:schema31.properties.modems.items.properties.boot_wait_ms,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -625,12 +624,9 @@ vErrors.push(err45);
 }
 errors++;
 }
-}
-if(data.networks !== undefined){
-let data20 = data.networks;
-if(Array.isArray(data20)){
-if(data20.length < 1){
-const err46 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.networks,data:data20};
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 600000 || isNaN(data20)){
+const err46 = {instancePath:instancePath+"/modems/" + i0+"/boot_wait_ms",schemaPath:"#/properties/modems/items/properties/boot_wait_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.modems.items.properties.boot_wait_ms,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -639,12 +635,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-const len2 = data20.length;
-for(let i3=0; i3<len2; i3++){
-let data21 = data20[i3];
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-if(data21.name === undefined){
-const err47 = {instancePath:instancePath+"/networks/" + i3,schemaPath:"#/properties/networks/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.networks.items.required,parentSchema:schema31.properties.networks.items,data:data21};
+if(data20 < 1000 || isNaN(data20)){
+const err47 = {instancePath:instancePath+"/modems/" + i0+"/boot_wait_ms",schemaPath:"#/properties/modems/items/properties/boot_wait_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.modems.items.properties.boot_wait_ms,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -653,9 +645,13 @@ vErrors.push(err47);
 }
 errors++;
 }
-for(const key4 in data21){
-if(!(((key4 === "name") || (key4 === "prefixes")) || (key4 === "max_per_loop"))){
-const err48 = {instancePath:instancePath+"/networks/" + i3,schemaPath:"#/properties/networks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.networks.items,data:data21};
+}
+}
+if(data6.profile !== undefined){
+let data21 = data6.profile;
+if(typeof data21 === "string"){
+if(!pattern12.test(data21)){
+const err48 = {instancePath:instancePath+"/modems/" + i0+"/profile",schemaPath:"#/properties/modems/items/properties/profile/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema31.properties.modems.items.properties.profile,data:data21};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -665,11 +661,8 @@ vErrors.push(err48);
 errors++;
 }
 }
-if(data21.name !== undefined){
-let data22 = data21.name;
-if(typeof data22 === "string"){
-if(!pattern6.test(data22)){
-const err49 = {instancePath:instancePath+"/networks/" + i3+"/name",schemaPath:"#/properties/networks/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,32}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,32}$"+"\"",schema:"^[A-Za-z0-9_-]{1,32}$",parentSchema:schema31.properties.networks.items.properties.name,data:data22};
+else {
+const err49 = {instancePath:instancePath+"/modems/" + i0+"/profile",schemaPath:"#/properties/modems/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.modems.items.properties.profile.type,parentSchema:schema31.properties.modems.items.properties.profile,data:data21};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -679,8 +672,9 @@ vErrors.push(err49);
 errors++;
 }
 }
+}
 else {
-const err50 = {instancePath:instancePath+"/networks/" + i3+"/name",schemaPath:"#/properties/networks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.networks.items.properties.name.type,parentSchema:schema31.properties.networks.items.properties.name,data:data22};
+const err50 = {instancePath:instancePath+"/modems/" + i0,schemaPath:"#/properties/modems/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.modems.items.type,parentSchema:schema31.properties.modems.items,data:data6};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -690,11 +684,9 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data21.prefixes !== undefined){
-let data23 = data21.prefixes;
-if(Array.isArray(data23)){
-if(data23.length < 1){
-const err51 = {instancePath:instancePath+"/networks/" + i3+"/prefixes",schemaPath:"#/properties/networks/items/properties/prefixes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.networks.items.properties.prefixes,data:data23};
+}
+else {
+const err51 = {instancePath:instancePath+"/modems",schemaPath:"#/properties/modems/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.modems.type,parentSchema:schema31.properties.modems,data:data5};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -703,12 +695,12 @@ vErrors.push(err51);
 }
 errors++;
 }
-const len3 = data23.length;
-for(let i4=0; i4<len3; i4++){
-let data24 = data23[i4];
-if(typeof data24 === "string"){
-if(!pattern14.test(data24)){
-const err52 = {instancePath:instancePath+"/networks/" + i3+"/prefixes/" + i4,schemaPath:"#/properties/networks/items/properties/prefixes/items/pattern",keyword:"pattern",params:{pattern: "^\\+[0-9]{0,15}$"},message:"must match pattern \""+"^\\+[0-9]{0,15}$"+"\"",schema:"^\\+[0-9]{0,15}$",parentSchema:schema31.properties.networks.items.properties.prefixes.items,data:data24};
+}
+if(data.networks !== undefined){
+let data22 = data.networks;
+if(Array.isArray(data22)){
+if(data22.length < 1){
+const err52 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.networks,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -717,9 +709,12 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-else {
-const err53 = {instancePath:instancePath+"/networks/" + i3+"/prefixes/" + i4,schemaPath:"#/properties/networks/items/properties/prefixes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.networks.items.properties.prefixes.items.type,parentSchema:schema31.properties.networks.items.properties.prefixes.items,data:data24};
+const len2 = data22.length;
+for(let i3=0; i3<len2; i3++){
+let data23 = data22[i3];
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+if(data23.name === undefined){
+const err53 = {instancePath:instancePath+"/networks/" + i3,schemaPath:"#/properties/networks/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.networks.items.required,parentSchema:schema31.properties.networks.items,data:data23};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -728,19 +723,9 @@ vErrors.push(err53);
 }
 errors++;
 }
-}
-let i5 = data23.length;
-let j1;
-if(i5 > 1){
-const indices1 = {};
-for(;i5--;){
-let item1 = data23[i5];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j1 = indices1[item1];
-const err54 = {instancePath:instancePath+"/networks/" + i3+"/prefixes",schemaPath:"#/properties/networks/items/properties/prefixes/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i5+" are identical)",schema:true,parentSchema:schema31.properties.networks.items.properties.prefixes,data:data23};
+for(const key4 in data23){
+if(!(((key4 === "name") || (key4 === "prefixes")) || (key4 === "max_per_loop"))){
+const err54 = {instancePath:instancePath+"/networks/" + i3,schemaPath:"#/properties/networks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.networks.items,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -748,14 +733,13 @@ else {
 vErrors.push(err54);
 }
 errors++;
-break;
-}
-indices1[item1] = i5;
 }
 }
-}
-else {
-const err55 = {instancePath:instancePath+"/networks/" + i3+"/prefixes",schemaPath:"#/properties/networks/items/properties/prefixes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.networks.items.properties.prefixes.type,parentSchema:schema31.properties.networks.items.properties.prefixes,data:data23};
+if(data23.name !== undefined){
+let data24 = data23.name;
+if(typeof data24 === "string"){
+if(!pattern6.test(data24)){
+const err55 = {instancePath:instancePath+"/networks/" + i3+"/name",schemaPath:"#/properties/networks/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,32}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,32}$"+"\"",schema:"^[A-Za-z0-9_-]{1,32}$",parentSchema:schema31.properties.networks.items.properties.name,data:data24};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -765,10 +749,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data21.max_per_loop !== undefined){
-let data25 = data21.max_per_loop;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err56 = {instancePath:instancePath+"/networks/" + i3+"/max_per_loop",schemaPath:"#/properties/networks/items/properties/max_per_loop/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.networks.items.properties.max_per_loop.type,parentSchema:schema31.properties.networks.items.properties.max_per_loop,data:data25};
+else {
+const err56 = {instancePath:instancePath+"/networks/" + i3+"/name",schemaPath:"#/properties/networks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.networks.items.properties.name.type,parentSchema:schema31.properties.networks.items.properties.name,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -777,9 +759,12 @@ vErrors.push(err56);
 }
 errors++;
 }
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 1000 || isNaN(data25)){
-const err57 = {instancePath:instancePath+"/networks/" + i3+"/max_per_loop",schemaPath:"#/properties/networks/items/properties/max_per_loop/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema31.properties.networks.items.properties.max_per_loop,data:data25};
+}
+if(data23.prefixes !== undefined){
+let data25 = data23.prefixes;
+if(Array.isArray(data25)){
+if(data25.length < 1){
+const err57 = {instancePath:instancePath+"/networks/" + i3+"/prefixes",schemaPath:"#/properties/networks/items/properties/prefixes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.networks.items.properties.prefixes,data:data25};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -788,8 +773,12 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(data25 < 1 || isNaN(data25)){
-const err58 = {instancePath:instancePath+"/networks/" + i3+"/max_per_loop",schemaPath:"#/properties/networks/items/properties/max_per_loop/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.networks.items.properties.max_per_loop,data:data25};
+const len3 = data25.length;
+for(let i4=0; i4<len3; i4++){
+let data26 = data25[i4];
+if(typeof data26 === "string"){
+if(!pattern14.test(data26)){
+const err58 = {instancePath:instancePath+"/networks/" + i3+"/prefixes/" + i4,schemaPath:"#/properties/networks/items/properties/prefixes/items/pattern",keyword:"pattern",params:{pattern: "^\\+[0-9]{0,15}$"},message:"must match pattern \""+"^\\+[0-9]{0,15}$"+"\"",schema:"^\\+[0-9]{0,15}$",parentSchema:schema31.properties.networks.items.properties.prefixes.items,data:data26};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -799,10 +788,8 @@ vErrors.push(err58);
 errors++;
 }
 }
-}
-}
 else {
-const err59 = {instancePath:instancePath+"/networks/" + i3,schemaPath:"#/properties/networks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.networks.items.type,parentSchema:schema31.properties.networks.items,data:data21};
+const err59 = {instancePath:instancePath+"/networks/" + i3+"/prefixes/" + i4,schemaPath:"#/properties/networks/items/properties/prefixes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.networks.items.properties.prefixes.items.type,parentSchema:schema31.properties.networks.items.properties.prefixes.items,data:data26};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -812,9 +799,18 @@ vErrors.push(err59);
 errors++;
 }
 }
+let i5 = data25.length;
+let j1;
+if(i5 > 1){
+const indices1 = {};
+for(;i5--;){
+let item1 = data25[i5];
+if(typeof item1 !== "string"){
+continue;
 }
-else {
-const err60 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.networks.type,parentSchema:schema31.properties.networks,data:data20};
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err60 = {instancePath:instancePath+"/networks/" + i3+"/prefixes",schemaPath:"#/properties/networks/items/properties/prefixes/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i5+" are identical)",schema:true,parentSchema:schema31.properties.networks.items.properties.prefixes,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -822,14 +818,14 @@ else {
 vErrors.push(err60);
 }
 errors++;
+break;
+}
+indices1[item1] = i5;
 }
 }
-if(data.sms !== undefined){
-let data26 = data.sms;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key5 in data26){
-if(!(((((key5 === "max_parts") || (key5 === "too_long")) || (key5 === "delivery_reports")) || (key5 === "default_network")) || (key5 === "queue_limit"))){
-const err61 = {instancePath:instancePath+"/sms",schemaPath:"#/properties/sms/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sms,data:data26};
+}
+else {
+const err61 = {instancePath:instancePath+"/networks/" + i3+"/prefixes",schemaPath:"#/properties/networks/items/properties/prefixes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.networks.items.properties.prefixes.type,parentSchema:schema31.properties.networks.items.properties.prefixes,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -839,10 +835,10 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data26.max_parts !== undefined){
-let data27 = data26.max_parts;
+if(data23.max_per_loop !== undefined){
+let data27 = data23.max_per_loop;
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err62 = {instancePath:instancePath+"/sms/max_parts",schemaPath:"#/properties/sms/properties/max_parts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.max_parts.type,parentSchema:schema31.properties.sms.properties.max_parts,data:data27};
+const err62 = {instancePath:instancePath+"/networks/" + i3+"/max_per_loop",schemaPath:"#/properties/networks/items/properties/max_per_loop/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.networks.items.properties.max_per_loop.type,parentSchema:schema31.properties.networks.items.properties.max_per_loop,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -852,8 +848,8 @@ vErrors.push(err62);
 errors++;
 }
 if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 10 || isNaN(data27)){
-const err63 = {instancePath:instancePath+"/sms/max_parts",schemaPath:"#/properties/sms/properties/max_parts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema31.properties.sms.properties.max_parts,data:data27};
+if(data27 > 1000 || isNaN(data27)){
+const err63 = {instancePath:instancePath+"/networks/" + i3+"/max_per_loop",schemaPath:"#/properties/networks/items/properties/max_per_loop/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema31.properties.networks.items.properties.max_per_loop,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -863,7 +859,7 @@ vErrors.push(err63);
 errors++;
 }
 if(data27 < 1 || isNaN(data27)){
-const err64 = {instancePath:instancePath+"/sms/max_parts",schemaPath:"#/properties/sms/properties/max_parts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.max_parts,data:data27};
+const err64 = {instancePath:instancePath+"/networks/" + i3+"/max_per_loop",schemaPath:"#/properties/networks/items/properties/max_per_loop/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.networks.items.properties.max_per_loop,data:data27};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -874,10 +870,9 @@ errors++;
 }
 }
 }
-if(data26.too_long !== undefined){
-let data28 = data26.too_long;
-if(typeof data28 !== "string"){
-const err65 = {instancePath:instancePath+"/sms/too_long",schemaPath:"#/properties/sms/properties/too_long/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sms.properties.too_long.type,parentSchema:schema31.properties.sms.properties.too_long,data:data28};
+}
+else {
+const err65 = {instancePath:instancePath+"/networks/" + i3,schemaPath:"#/properties/networks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.networks.items.type,parentSchema:schema31.properties.networks.items,data:data23};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -886,8 +881,10 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(!((data28 === "reject") || (data28 === "truncate"))){
-const err66 = {instancePath:instancePath+"/sms/too_long",schemaPath:"#/properties/sms/properties/too_long/enum",keyword:"enum",params:{allowedValues: schema31.properties.sms.properties.too_long.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.sms.properties.too_long.enum,parentSchema:schema31.properties.sms.properties.too_long,data:data28};
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.networks.type,parentSchema:schema31.properties.networks,data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -897,10 +894,12 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data26.delivery_reports !== undefined){
-let data29 = data26.delivery_reports;
-if(typeof data29 !== "boolean"){
-const err67 = {instancePath:instancePath+"/sms/delivery_reports",schemaPath:"#/properties/sms/properties/delivery_reports/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.sms.properties.delivery_reports.type,parentSchema:schema31.properties.sms.properties.delivery_reports,data:data29};
+if(data.sms !== undefined){
+let data28 = data.sms;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+for(const key5 in data28){
+if(!(func1.call(schema31.properties.sms.properties, key5))){
+const err67 = {instancePath:instancePath+"/sms",schemaPath:"#/properties/sms/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sms,data:data28};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -910,11 +909,10 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data26.default_network !== undefined){
-let data30 = data26.default_network;
-if(typeof data30 === "string"){
-if(!pattern15.test(data30)){
-const err68 = {instancePath:instancePath+"/sms/default_network",schemaPath:"#/properties/sms/properties/default_network/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9_-]{1,32})?$"},message:"must match pattern \""+"^([A-Za-z0-9_-]{1,32})?$"+"\"",schema:"^([A-Za-z0-9_-]{1,32})?$",parentSchema:schema31.properties.sms.properties.default_network,data:data30};
+if(data28.max_parts !== undefined){
+let data29 = data28.max_parts;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+const err68 = {instancePath:instancePath+"/sms/max_parts",schemaPath:"#/properties/sms/properties/max_parts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.max_parts.type,parentSchema:schema31.properties.sms.properties.max_parts,data:data29};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -923,9 +921,9 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-else {
-const err69 = {instancePath:instancePath+"/sms/default_network",schemaPath:"#/properties/sms/properties/default_network/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sms.properties.default_network.type,parentSchema:schema31.properties.sms.properties.default_network,data:data30};
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 10 || isNaN(data29)){
+const err69 = {instancePath:instancePath+"/sms/max_parts",schemaPath:"#/properties/sms/properties/max_parts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema31.properties.sms.properties.max_parts,data:data29};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -934,11 +932,8 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-if(data26.queue_limit !== undefined){
-let data31 = data26.queue_limit;
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err70 = {instancePath:instancePath+"/sms/queue_limit",schemaPath:"#/properties/sms/properties/queue_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.queue_limit.type,parentSchema:schema31.properties.sms.properties.queue_limit,data:data31};
+if(data29 < 1 || isNaN(data29)){
+const err70 = {instancePath:instancePath+"/sms/max_parts",schemaPath:"#/properties/sms/properties/max_parts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.max_parts,data:data29};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -947,9 +942,12 @@ vErrors.push(err70);
 }
 errors++;
 }
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 1000000 || isNaN(data31)){
-const err71 = {instancePath:instancePath+"/sms/queue_limit",schemaPath:"#/properties/sms/properties/queue_limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000",schema:1000000,parentSchema:schema31.properties.sms.properties.queue_limit,data:data31};
+}
+}
+if(data28.too_long !== undefined){
+let data30 = data28.too_long;
+if(typeof data30 !== "string"){
+const err71 = {instancePath:instancePath+"/sms/too_long",schemaPath:"#/properties/sms/properties/too_long/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sms.properties.too_long.type,parentSchema:schema31.properties.sms.properties.too_long,data:data30};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -958,8 +956,8 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data31 < 1 || isNaN(data31)){
-const err72 = {instancePath:instancePath+"/sms/queue_limit",schemaPath:"#/properties/sms/properties/queue_limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.queue_limit,data:data31};
+if(!((data30 === "reject") || (data30 === "truncate"))){
+const err72 = {instancePath:instancePath+"/sms/too_long",schemaPath:"#/properties/sms/properties/too_long/enum",keyword:"enum",params:{allowedValues: schema31.properties.sms.properties.too_long.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.sms.properties.too_long.enum,parentSchema:schema31.properties.sms.properties.too_long,data:data30};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -969,10 +967,10 @@ vErrors.push(err72);
 errors++;
 }
 }
-}
-}
-else {
-const err73 = {instancePath:instancePath+"/sms",schemaPath:"#/properties/sms/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sms.type,parentSchema:schema31.properties.sms,data:data26};
+if(data28.delivery_reports !== undefined){
+let data31 = data28.delivery_reports;
+if(typeof data31 !== "boolean"){
+const err73 = {instancePath:instancePath+"/sms/delivery_reports",schemaPath:"#/properties/sms/properties/delivery_reports/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.sms.properties.delivery_reports.type,parentSchema:schema31.properties.sms.properties.delivery_reports,data:data31};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -982,12 +980,11 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data.gpio !== undefined){
-let data32 = data.gpio;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key6 in data32){
-if(!(((key6 === "driver") || (key6 === "sim_dir")) || (key6 === "chip_label"))){
-const err74 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.gpio,data:data32};
+if(data28.default_network !== undefined){
+let data32 = data28.default_network;
+if(typeof data32 === "string"){
+if(!pattern15.test(data32)){
+const err74 = {instancePath:instancePath+"/sms/default_network",schemaPath:"#/properties/sms/properties/default_network/pattern",keyword:"pattern",params:{pattern: "^([A-Za-z0-9_-]{1,32})?$"},message:"must match pattern \""+"^([A-Za-z0-9_-]{1,32})?$"+"\"",schema:"^([A-Za-z0-9_-]{1,32})?$",parentSchema:schema31.properties.sms.properties.default_network,data:data32};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -997,10 +994,8 @@ vErrors.push(err74);
 errors++;
 }
 }
-if(data32.driver !== undefined){
-let data33 = data32.driver;
-if(typeof data33 !== "string"){
-const err75 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.driver.type,parentSchema:schema31.properties.gpio.properties.driver,data:data33};
+else {
+const err75 = {instancePath:instancePath+"/sms/default_network",schemaPath:"#/properties/sms/properties/default_network/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sms.properties.default_network.type,parentSchema:schema31.properties.sms.properties.default_network,data:data32};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1009,8 +1004,11 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(!((data33 === "onoff") || (data33 === "sim"))){
-const err76 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/enum",keyword:"enum",params:{allowedValues: schema31.properties.gpio.properties.driver.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.gpio.properties.driver.enum,parentSchema:schema31.properties.gpio.properties.driver,data:data33};
+}
+if(data28.queue_limit !== undefined){
+let data33 = data28.queue_limit;
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err76 = {instancePath:instancePath+"/sms/queue_limit",schemaPath:"#/properties/sms/properties/queue_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.queue_limit.type,parentSchema:schema31.properties.sms.properties.queue_limit,data:data33};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1019,12 +1017,9 @@ vErrors.push(err76);
 }
 errors++;
 }
-}
-if(data32.sim_dir !== undefined){
-let data34 = data32.sim_dir;
-if(typeof data34 === "string"){
-if(!pattern5.test(data34)){
-const err77 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.gpio.properties.sim_dir,data:data34};
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 1000000 || isNaN(data33)){
+const err77 = {instancePath:instancePath+"/sms/queue_limit",schemaPath:"#/properties/sms/properties/queue_limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000",schema:1000000,parentSchema:schema31.properties.sms.properties.queue_limit,data:data33};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1033,9 +1028,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-}
-else {
-const err78 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.sim_dir.type,parentSchema:schema31.properties.gpio.properties.sim_dir,data:data34};
+if(data33 < 1 || isNaN(data33)){
+const err78 = {instancePath:instancePath+"/sms/queue_limit",schemaPath:"#/properties/sms/properties/queue_limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.queue_limit,data:data33};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1045,11 +1039,11 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data32.chip_label !== undefined){
-let data35 = data32.chip_label;
-if(typeof data35 === "string"){
-if(!pattern17.test(data35)){
-const err79 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.gpio.properties.chip_label,data:data35};
+}
+if(data28.max_attempts !== undefined){
+let data34 = data28.max_attempts;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err79 = {instancePath:instancePath+"/sms/max_attempts",schemaPath:"#/properties/sms/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.max_attempts.type,parentSchema:schema31.properties.sms.properties.max_attempts,data:data34};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1058,9 +1052,9 @@ vErrors.push(err79);
 }
 errors++;
 }
-}
-else {
-const err80 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.chip_label.type,parentSchema:schema31.properties.gpio.properties.chip_label,data:data35};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 100 || isNaN(data34)){
+const err80 = {instancePath:instancePath+"/sms/max_attempts",schemaPath:"#/properties/sms/properties/max_attempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.sms.properties.max_attempts,data:data34};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1069,10 +1063,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.gpio.type,parentSchema:schema31.properties.gpio,data:data32};
+if(data34 < 1 || isNaN(data34)){
+const err81 = {instancePath:instancePath+"/sms/max_attempts",schemaPath:"#/properties/sms/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.max_attempts,data:data34};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1082,12 +1074,11 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.leds !== undefined){
-let data36 = data.leds;
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
-for(const key7 in data36){
-if(!((key7 === "status") || (key7 === "uplink"))){
-const err82 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.leds,data:data36};
+}
+if(data28.retry_base_s !== undefined){
+let data35 = data28.retry_base_s;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err82 = {instancePath:instancePath+"/sms/retry_base_s",schemaPath:"#/properties/sms/properties/retry_base_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.retry_base_s.type,parentSchema:schema31.properties.sms.properties.retry_base_s,data:data35};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1096,11 +1087,9 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-if(data36.status !== undefined){
-let data37 = data36.status;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err83 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.status.type,parentSchema:schema31.properties.leds.properties.status,data:data37};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 86400 || isNaN(data35)){
+const err83 = {instancePath:instancePath+"/sms/retry_base_s",schemaPath:"#/properties/sms/properties/retry_base_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sms.properties.retry_base_s,data:data35};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1109,9 +1098,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 1023 || isNaN(data37)){
-const err84 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.status,data:data37};
+if(data35 < 1 || isNaN(data35)){
+const err84 = {instancePath:instancePath+"/sms/retry_base_s",schemaPath:"#/properties/sms/properties/retry_base_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.retry_base_s,data:data35};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1120,8 +1108,12 @@ vErrors.push(err84);
 }
 errors++;
 }
-if(data37 < 0 || isNaN(data37)){
-const err85 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.status,data:data37};
+}
+}
+if(data28.retry_max_s !== undefined){
+let data36 = data28.retry_max_s;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err85 = {instancePath:instancePath+"/sms/retry_max_s",schemaPath:"#/properties/sms/properties/retry_max_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.retry_max_s.type,parentSchema:schema31.properties.sms.properties.retry_max_s,data:data36};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1130,12 +1122,9 @@ vErrors.push(err85);
 }
 errors++;
 }
-}
-}
-if(data36.uplink !== undefined){
-let data38 = data36.uplink;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err86 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.uplink.type,parentSchema:schema31.properties.leds.properties.uplink,data:data38};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 86400 || isNaN(data36)){
+const err86 = {instancePath:instancePath+"/sms/retry_max_s",schemaPath:"#/properties/sms/properties/retry_max_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sms.properties.retry_max_s,data:data36};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1144,9 +1133,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 1023 || isNaN(data38)){
-const err87 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.uplink,data:data38};
+if(data36 < 1 || isNaN(data36)){
+const err87 = {instancePath:instancePath+"/sms/retry_max_s",schemaPath:"#/properties/sms/properties/retry_max_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.retry_max_s,data:data36};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1155,8 +1143,12 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(data38 < 0 || isNaN(data38)){
-const err88 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.uplink,data:data38};
+}
+}
+if(data28.expiry_s !== undefined){
+let data37 = data28.expiry_s;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err88 = {instancePath:instancePath+"/sms/expiry_s",schemaPath:"#/properties/sms/properties/expiry_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.expiry_s.type,parentSchema:schema31.properties.sms.properties.expiry_s,data:data37};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1165,11 +1157,9 @@ vErrors.push(err88);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err89 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.leds.type,parentSchema:schema31.properties.leds,data:data36};
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 2592000 || isNaN(data37)){
+const err89 = {instancePath:instancePath+"/sms/expiry_s",schemaPath:"#/properties/sms/properties/expiry_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000",schema:2592000,parentSchema:schema31.properties.sms.properties.expiry_s,data:data37};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1178,13 +1168,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-}
-if(data.sip !== undefined){
-let data39 = data.sip;
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-for(const key8 in data39){
-if(!(((((((key8 === "listen") || (key8 === "domain")) || (key8 === "numbering")) || (key8 === "trusted")) || (key8 === "auth")) || (key8 === "upstream")) || (key8 === "inbound_default"))){
-const err90 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip,data:data39};
+if(data37 < 60 || isNaN(data37)){
+const err90 = {instancePath:instancePath+"/sms/expiry_s",schemaPath:"#/properties/sms/properties/expiry_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sms.properties.expiry_s,data:data37};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1194,11 +1179,11 @@ vErrors.push(err90);
 errors++;
 }
 }
-if(data39.listen !== undefined){
-let data40 = data39.listen;
-if(typeof data40 === "string"){
-if(!(formats0.validate(data40))){
-const err91 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.sip.properties.listen,data:data40};
+}
+if(data28.validity_minutes !== undefined){
+let data38 = data28.validity_minutes;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err91 = {instancePath:instancePath+"/sms/validity_minutes",schemaPath:"#/properties/sms/properties/validity_minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.validity_minutes.type,parentSchema:schema31.properties.sms.properties.validity_minutes,data:data38};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1207,9 +1192,9 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-else {
-const err92 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.listen.type,parentSchema:schema31.properties.sip.properties.listen,data:data40};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 635040 || isNaN(data38)){
+const err92 = {instancePath:instancePath+"/sms/validity_minutes",schemaPath:"#/properties/sms/properties/validity_minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 635040},message:"must be <= 635040",schema:635040,parentSchema:schema31.properties.sms.properties.validity_minutes,data:data38};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1218,12 +1203,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data39.domain !== undefined){
-let data41 = data39.domain;
-if(typeof data41 === "string"){
-if(!pattern18.test(data41)){
-const err93 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9.-]{1,253}$"},message:"must match pattern \""+"^[A-Za-z0-9.-]{1,253}$"+"\"",schema:"^[A-Za-z0-9.-]{1,253}$",parentSchema:schema31.properties.sip.properties.domain,data:data41};
+if(data38 < 0 || isNaN(data38)){
+const err93 = {instancePath:instancePath+"/sms/validity_minutes",schemaPath:"#/properties/sms/properties/validity_minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.sms.properties.validity_minutes,data:data38};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1233,8 +1214,11 @@ vErrors.push(err93);
 errors++;
 }
 }
-else {
-const err94 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.domain.type,parentSchema:schema31.properties.sip.properties.domain,data:data41};
+}
+if(data28.report_window_s !== undefined){
+let data39 = data28.report_window_s;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err94 = {instancePath:instancePath+"/sms/report_window_s",schemaPath:"#/properties/sms/properties/report_window_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.report_window_s.type,parentSchema:schema31.properties.sms.properties.report_window_s,data:data39};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1243,13 +1227,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-if(data39.numbering !== undefined){
-let data42 = data39.numbering;
-if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
-for(const key9 in data42){
-if(!(((key9 === "country_code") || (key9 === "national_prefix")) || (key9 === "international_prefix"))){
-const err95 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.numbering,data:data42};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 2592000 || isNaN(data39)){
+const err95 = {instancePath:instancePath+"/sms/report_window_s",schemaPath:"#/properties/sms/properties/report_window_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000",schema:2592000,parentSchema:schema31.properties.sms.properties.report_window_s,data:data39};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1258,12 +1238,8 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-if(data42.country_code !== undefined){
-let data43 = data42.country_code;
-if(typeof data43 === "string"){
-if(!pattern19.test(data43)){
-const err96 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]{0,2})?$"},message:"must match pattern \""+"^([1-9][0-9]{0,2})?$"+"\"",schema:"^([1-9][0-9]{0,2})?$",parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data43};
+if(data39 < 60 || isNaN(data39)){
+const err96 = {instancePath:instancePath+"/sms/report_window_s",schemaPath:"#/properties/sms/properties/report_window_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sms.properties.report_window_s,data:data39};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1273,8 +1249,11 @@ vErrors.push(err96);
 errors++;
 }
 }
-else {
-const err97 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.country_code.type,parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data43};
+}
+if(data28.failover_after_s !== undefined){
+let data40 = data28.failover_after_s;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err97 = {instancePath:instancePath+"/sms/failover_after_s",schemaPath:"#/properties/sms/properties/failover_after_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.failover_after_s.type,parentSchema:schema31.properties.sms.properties.failover_after_s,data:data40};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1283,12 +1262,9 @@ vErrors.push(err97);
 }
 errors++;
 }
-}
-if(data42.national_prefix !== undefined){
-let data44 = data42.national_prefix;
-if(typeof data44 === "string"){
-if(!pattern20.test(data44)){
-const err98 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data44};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 86400 || isNaN(data40)){
+const err98 = {instancePath:instancePath+"/sms/failover_after_s",schemaPath:"#/properties/sms/properties/failover_after_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sms.properties.failover_after_s,data:data40};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1297,9 +1273,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-else {
-const err99 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.national_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data44};
+if(data40 < 0 || isNaN(data40)){
+const err99 = {instancePath:instancePath+"/sms/failover_after_s",schemaPath:"#/properties/sms/properties/failover_after_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.sms.properties.failover_after_s,data:data40};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1309,11 +1284,11 @@ vErrors.push(err99);
 errors++;
 }
 }
-if(data42.international_prefix !== undefined){
-let data45 = data42.international_prefix;
-if(typeof data45 === "string"){
-if(!pattern20.test(data45)){
-const err100 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data45};
+}
+if(data28.reassembly_timeout_s !== undefined){
+let data41 = data28.reassembly_timeout_s;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err100 = {instancePath:instancePath+"/sms/reassembly_timeout_s",schemaPath:"#/properties/sms/properties/reassembly_timeout_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.reassembly_timeout_s.type,parentSchema:schema31.properties.sms.properties.reassembly_timeout_s,data:data41};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1322,9 +1297,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-}
-else {
-const err101 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.international_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data45};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 604800 || isNaN(data41)){
+const err101 = {instancePath:instancePath+"/sms/reassembly_timeout_s",schemaPath:"#/properties/sms/properties/reassembly_timeout_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800",schema:604800,parentSchema:schema31.properties.sms.properties.reassembly_timeout_s,data:data41};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1333,10 +1308,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-}
-else {
-const err102 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.numbering.type,parentSchema:schema31.properties.sip.properties.numbering,data:data42};
+if(data41 < 10 || isNaN(data41)){
+const err102 = {instancePath:instancePath+"/sms/reassembly_timeout_s",schemaPath:"#/properties/sms/properties/reassembly_timeout_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema31.properties.sms.properties.reassembly_timeout_s,data:data41};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1346,15 +1319,11 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data39.trusted !== undefined){
-let data46 = data39.trusted;
-if(Array.isArray(data46)){
-const len4 = data46.length;
-for(let i6=0; i6<len4; i6++){
-let data47 = data46[i6];
-if(typeof data47 === "string"){
-if(!(formats2.validate(data47))){
-const err103 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/format",keyword:"format",params:{format: "cidr"},message:"must match format \""+"cidr"+"\"",schema:"cidr",parentSchema:schema31.properties.sip.properties.trusted.items,data:data47};
+}
+if(data28.sweep_interval_s !== undefined){
+let data42 = data28.sweep_interval_s;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err103 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.sweep_interval_s.type,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data42};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1363,9 +1332,9 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-else {
-const err104 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.trusted.items.type,parentSchema:schema31.properties.sip.properties.trusted.items,data:data47};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 86400 || isNaN(data42)){
+const err104 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data42};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1374,19 +1343,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-let i7 = data46.length;
-let j2;
-if(i7 > 1){
-const indices2 = {};
-for(;i7--;){
-let item2 = data46[i7];
-if(typeof item2 !== "string"){
-continue;
-}
-if(typeof indices2[item2] == "number"){
-j2 = indices2[item2];
-const err105 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i7+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.trusted,data:data46};
+if(data42 < 5 || isNaN(data42)){
+const err105 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data42};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1394,14 +1352,12 @@ else {
 vErrors.push(err105);
 }
 errors++;
-break;
 }
-indices2[item2] = i7;
 }
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.trusted.type,parentSchema:schema31.properties.sip.properties.trusted,data:data46};
+const err106 = {instancePath:instancePath+"/sms",schemaPath:"#/properties/sms/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sms.type,parentSchema:schema31.properties.sms,data:data28};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1411,12 +1367,12 @@ vErrors.push(err106);
 errors++;
 }
 }
-if(data39.auth !== undefined){
-let data48 = data39.auth;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-for(const key10 in data48){
-if(!((key10 === "realm") || (key10 === "users"))){
-const err107 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.auth,data:data48};
+if(data.gpio !== undefined){
+let data43 = data.gpio;
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+for(const key6 in data43){
+if(!(((key6 === "driver") || (key6 === "sim_dir")) || (key6 === "chip_label"))){
+const err107 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.gpio,data:data43};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1426,11 +1382,10 @@ vErrors.push(err107);
 errors++;
 }
 }
-if(data48.realm !== undefined){
-let data49 = data48.realm;
-if(typeof data49 === "string"){
-if(!pattern17.test(data49)){
-const err108 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data49};
+if(data43.driver !== undefined){
+let data44 = data43.driver;
+if(typeof data44 !== "string"){
+const err108 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.driver.type,parentSchema:schema31.properties.gpio.properties.driver,data:data44};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1439,9 +1394,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-else {
-const err109 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.realm.type,parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data49};
+if(!((data44 === "onoff") || (data44 === "sim"))){
+const err109 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/enum",keyword:"enum",params:{allowedValues: schema31.properties.gpio.properties.driver.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.gpio.properties.driver.enum,parentSchema:schema31.properties.gpio.properties.driver,data:data44};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1451,14 +1405,11 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data48.users !== undefined){
-let data50 = data48.users;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-for(const key11 in data50){
-const _errs167 = errors;
-if(typeof key11 === "string"){
-if(!pattern23.test(key11)){
-const err110 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._~+-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._~+-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._~+-]{1,64}$",parentSchema:schema31.properties.sip.properties.auth.properties.users.propertyNames,data:key11,propertyName:key11};
+if(data43.sim_dir !== undefined){
+let data45 = data43.sim_dir;
+if(typeof data45 === "string"){
+if(!pattern5.test(data45)){
+const err110 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.gpio.properties.sim_dir,data:data45};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1468,9 +1419,8 @@ vErrors.push(err110);
 errors++;
 }
 }
-var valid24 = _errs167 === errors;
-if(!valid24){
-const err111 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema31.properties.sip.properties.auth.properties.users.propertyNames,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data50};
+else {
+const err111 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.sim_dir.type,parentSchema:schema31.properties.gpio.properties.sim_dir,data:data45};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1480,11 +1430,11 @@ vErrors.push(err111);
 errors++;
 }
 }
-for(const key12 in data50){
-let data51 = data50[key12];
-if(typeof data51 === "string"){
-if(func2(data51) < 1){
-const err112 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data51};
+if(data43.chip_label !== undefined){
+let data46 = data43.chip_label;
+if(typeof data46 === "string"){
+if(!pattern17.test(data46)){
+const err112 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.gpio.properties.chip_label,data:data46};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1495,7 +1445,7 @@ errors++;
 }
 }
 else {
-const err113 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.users.additionalProperties.type,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data51};
+const err113 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.chip_label.type,parentSchema:schema31.properties.gpio.properties.chip_label,data:data46};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1507,7 +1457,7 @@ errors++;
 }
 }
 else {
-const err114 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.properties.users.type,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data50};
+const err114 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.gpio.type,parentSchema:schema31.properties.gpio,data:data43};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1517,9 +1467,12 @@ vErrors.push(err114);
 errors++;
 }
 }
-}
-else {
-const err115 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.type,parentSchema:schema31.properties.sip.properties.auth,data:data48};
+if(data.leds !== undefined){
+let data47 = data.leds;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+for(const key7 in data47){
+if(!((key7 === "status") || (key7 === "uplink"))){
+const err115 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.leds,data:data47};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1529,11 +1482,10 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data39.upstream !== undefined){
-let data52 = data39.upstream;
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-if(data52.uri === undefined){
-const err116 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'",schema:schema31.properties.sip.properties.upstream.required,parentSchema:schema31.properties.sip.properties.upstream,data:data52};
+if(data47.status !== undefined){
+let data48 = data47.status;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err116 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.status.type,parentSchema:schema31.properties.leds.properties.status,data:data48};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1542,9 +1494,9 @@ vErrors.push(err116);
 }
 errors++;
 }
-for(const key13 in data52){
-if(!((((((((key13 === "uri") || (key13 === "fallback")) || (key13 === "register")) || (key13 === "username")) || (key13 === "password")) || (key13 === "register_expires_s")) || (key13 === "keepalive_s")) || (key13 === "expiry_s"))){
-const err117 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.upstream,data:data52};
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 1023 || isNaN(data48)){
+const err117 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.status,data:data48};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1553,12 +1505,8 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-if(data52.uri !== undefined){
-let data53 = data52.uri;
-if(typeof data53 === "string"){
-if(!pattern11.test(data53)){
-const err118 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data53};
+if(data48 < 0 || isNaN(data48)){
+const err118 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.status,data:data48};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1568,8 +1516,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-else {
-const err119 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.uri.type,parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data53};
+}
+if(data47.uplink !== undefined){
+let data49 = data47.uplink;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err119 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.uplink.type,parentSchema:schema31.properties.leds.properties.uplink,data:data49};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1578,16 +1529,9 @@ vErrors.push(err119);
 }
 errors++;
 }
-}
-if(data52.fallback !== undefined){
-let data54 = data52.fallback;
-if(Array.isArray(data54)){
-const len5 = data54.length;
-for(let i8=0; i8<len5; i8++){
-let data55 = data54[i8];
-if(typeof data55 === "string"){
-if(!pattern11.test(data55)){
-const err120 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data55};
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 > 1023 || isNaN(data49)){
+const err120 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.uplink,data:data49};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1596,9 +1540,8 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-else {
-const err121 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.fallback.items.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data55};
+if(data49 < 0 || isNaN(data49)){
+const err121 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.uplink,data:data49};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1608,18 +1551,10 @@ vErrors.push(err121);
 errors++;
 }
 }
-let i9 = data54.length;
-let j3;
-if(i9 > 1){
-const indices3 = {};
-for(;i9--;){
-let item3 = data54[i9];
-if(typeof item3 !== "string"){
-continue;
 }
-if(typeof indices3[item3] == "number"){
-j3 = indices3[item3];
-const err122 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data54};
+}
+else {
+const err122 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.leds.type,parentSchema:schema31.properties.leds,data:data47};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1627,14 +1562,14 @@ else {
 vErrors.push(err122);
 }
 errors++;
-break;
-}
-indices3[item3] = i9;
 }
 }
-}
-else {
-const err123 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.upstream.properties.fallback.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data54};
+if(data.sip !== undefined){
+let data50 = data.sip;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+for(const key8 in data50){
+if(!(((((((key8 === "listen") || (key8 === "domain")) || (key8 === "numbering")) || (key8 === "trusted")) || (key8 === "auth")) || (key8 === "upstream")) || (key8 === "inbound_default"))){
+const err123 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip,data:data50};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1644,10 +1579,11 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data52.register !== undefined){
-let data56 = data52.register;
-if(typeof data56 !== "boolean"){
-const err124 = {instancePath:instancePath+"/sip/upstream/register",schemaPath:"#/properties/sip/properties/upstream/properties/register/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.sip.properties.upstream.properties.register.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register,data:data56};
+if(data50.listen !== undefined){
+let data51 = data50.listen;
+if(typeof data51 === "string"){
+if(!(formats0.validate(data51))){
+const err124 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.sip.properties.listen,data:data51};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1657,11 +1593,8 @@ vErrors.push(err124);
 errors++;
 }
 }
-if(data52.username !== undefined){
-let data57 = data52.username;
-if(typeof data57 === "string"){
-if(!pattern17.test(data57)){
-const err125 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data57};
+else {
+const err125 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.listen.type,parentSchema:schema31.properties.sip.properties.listen,data:data51};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1671,8 +1604,11 @@ vErrors.push(err125);
 errors++;
 }
 }
-else {
-const err126 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.username.type,parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data57};
+if(data50.domain !== undefined){
+let data52 = data50.domain;
+if(typeof data52 === "string"){
+if(!pattern18.test(data52)){
+const err126 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9.-]{1,253}$"},message:"must match pattern \""+"^[A-Za-z0-9.-]{1,253}$"+"\"",schema:"^[A-Za-z0-9.-]{1,253}$",parentSchema:schema31.properties.sip.properties.domain,data:data52};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1682,11 +1618,8 @@ vErrors.push(err126);
 errors++;
 }
 }
-if(data52.password !== undefined){
-let data58 = data52.password;
-if(typeof data58 === "string"){
-if(func2(data58) < 1){
-const err127 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data58};
+else {
+const err127 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.domain.type,parentSchema:schema31.properties.sip.properties.domain,data:data52};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1696,8 +1629,12 @@ vErrors.push(err127);
 errors++;
 }
 }
-else {
-const err128 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.password.type,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data58};
+if(data50.numbering !== undefined){
+let data53 = data50.numbering;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+for(const key9 in data53){
+if(!(((key9 === "country_code") || (key9 === "national_prefix")) || (key9 === "international_prefix"))){
+const err128 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.numbering,data:data53};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1707,10 +1644,11 @@ vErrors.push(err128);
 errors++;
 }
 }
-if(data52.register_expires_s !== undefined){
-let data59 = data52.register_expires_s;
-if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
-const err129 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.register_expires_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data59};
+if(data53.country_code !== undefined){
+let data54 = data53.country_code;
+if(typeof data54 === "string"){
+if(!pattern19.test(data54)){
+const err129 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]{0,2})?$"},message:"must match pattern \""+"^([1-9][0-9]{0,2})?$"+"\"",schema:"^([1-9][0-9]{0,2})?$",parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data54};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1719,9 +1657,9 @@ vErrors.push(err129);
 }
 errors++;
 }
-if((typeof data59 == "number") && (isFinite(data59))){
-if(data59 > 86400 || isNaN(data59)){
-const err130 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data59};
+}
+else {
+const err130 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.country_code.type,parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data54};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1730,8 +1668,12 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(data59 < 60 || isNaN(data59)){
-const err131 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data59};
+}
+if(data53.national_prefix !== undefined){
+let data55 = data53.national_prefix;
+if(typeof data55 === "string"){
+if(!pattern20.test(data55)){
+const err131 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data55};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1741,11 +1683,8 @@ vErrors.push(err131);
 errors++;
 }
 }
-}
-if(data52.keepalive_s !== undefined){
-let data60 = data52.keepalive_s;
-if(!(((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60))) && (isFinite(data60)))){
-const err132 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.keepalive_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data60};
+else {
+const err132 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.national_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data55};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1754,9 +1693,12 @@ vErrors.push(err132);
 }
 errors++;
 }
-if((typeof data60 == "number") && (isFinite(data60))){
-if(data60 > 3600 || isNaN(data60)){
-const err133 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data60};
+}
+if(data53.international_prefix !== undefined){
+let data56 = data53.international_prefix;
+if(typeof data56 === "string"){
+if(!pattern20.test(data56)){
+const err133 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data56};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1765,8 +1707,9 @@ vErrors.push(err133);
 }
 errors++;
 }
-if(data60 < 5 || isNaN(data60)){
-const err134 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data60};
+}
+else {
+const err134 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.international_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data56};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1777,10 +1720,8 @@ errors++;
 }
 }
 }
-if(data52.expiry_s !== undefined){
-let data61 = data52.expiry_s;
-if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
-const err135 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.expiry_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data61};
+else {
+const err135 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.numbering.type,parentSchema:schema31.properties.sip.properties.numbering,data:data53};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1789,9 +1730,16 @@ vErrors.push(err135);
 }
 errors++;
 }
-if((typeof data61 == "number") && (isFinite(data61))){
-if(data61 > 2592000 || isNaN(data61)){
-const err136 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000",schema:2592000,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data61};
+}
+if(data50.trusted !== undefined){
+let data57 = data50.trusted;
+if(Array.isArray(data57)){
+const len4 = data57.length;
+for(let i6=0; i6<len4; i6++){
+let data58 = data57[i6];
+if(typeof data58 === "string"){
+if(!(formats2.validate(data58))){
+const err136 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/format",keyword:"format",params:{format: "cidr"},message:"must match format \""+"cidr"+"\"",schema:"cidr",parentSchema:schema31.properties.sip.properties.trusted.items,data:data58};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1800,8 +1748,9 @@ vErrors.push(err136);
 }
 errors++;
 }
-if(data61 < 60 || isNaN(data61)){
-const err137 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data61};
+}
+else {
+const err137 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.trusted.items.type,parentSchema:schema31.properties.sip.properties.trusted.items,data:data58};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1811,10 +1760,18 @@ vErrors.push(err137);
 errors++;
 }
 }
+let i7 = data57.length;
+let j2;
+if(i7 > 1){
+const indices2 = {};
+for(;i7--;){
+let item2 = data57[i7];
+if(typeof item2 !== "string"){
+continue;
 }
-}
-else {
-const err138 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.upstream.type,parentSchema:schema31.properties.sip.properties.upstream,data:data52};
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err138 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i7+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.trusted,data:data57};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1822,13 +1779,14 @@ else {
 vErrors.push(err138);
 }
 errors++;
+break;
+}
+indices2[item2] = i7;
 }
 }
-if(data39.inbound_default !== undefined){
-let data62 = data39.inbound_default;
-if(typeof data62 === "string"){
-if(!pattern11.test(data62)){
-const err139 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.inbound_default,data:data62};
+}
+else {
+const err139 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.trusted.type,parentSchema:schema31.properties.sip.properties.trusted,data:data57};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1838,8 +1796,12 @@ vErrors.push(err139);
 errors++;
 }
 }
-else {
-const err140 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.inbound_default.type,parentSchema:schema31.properties.sip.properties.inbound_default,data:data62};
+if(data50.auth !== undefined){
+let data59 = data50.auth;
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+for(const key10 in data59){
+if(!((key10 === "realm") || (key10 === "users"))){
+const err140 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.auth,data:data59};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1849,9 +1811,11 @@ vErrors.push(err140);
 errors++;
 }
 }
-}
-else {
-const err141 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.type,parentSchema:schema31.properties.sip,data:data39};
+if(data59.realm !== undefined){
+let data60 = data59.realm;
+if(typeof data60 === "string"){
+if(!pattern17.test(data60)){
+const err141 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data60};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1861,12 +1825,8 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data.services !== undefined){
-let data63 = data.services;
-if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
-for(const key14 in data63){
-if(!((key14 === "echo") || (key14 === "register"))){
-const err142 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.services,data:data63};
+else {
+const err142 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.realm.type,parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data60};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1876,11 +1836,14 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data63.echo !== undefined){
-let data64 = data63.echo;
-if(typeof data64 === "string"){
-if(!pattern28.test(data64)){
-const err143 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.echo,data:data64};
+if(data59.users !== undefined){
+let data61 = data59.users;
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+for(const key11 in data61){
+const _errs207 = errors;
+if(typeof key11 === "string"){
+if(!pattern23.test(key11)){
+const err143 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._~+-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._~+-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._~+-]{1,64}$",parentSchema:schema31.properties.sip.properties.auth.properties.users.propertyNames,data:key11,propertyName:key11};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1890,8 +1853,9 @@ vErrors.push(err143);
 errors++;
 }
 }
-else {
-const err144 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.echo.type,parentSchema:schema31.properties.services.properties.echo,data:data64};
+var valid24 = _errs207 === errors;
+if(!valid24){
+const err144 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema31.properties.sip.properties.auth.properties.users.propertyNames,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data61};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1901,11 +1865,11 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data63.register !== undefined){
-let data65 = data63.register;
-if(typeof data65 === "string"){
-if(!pattern28.test(data65)){
-const err145 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.register,data:data65};
+for(const key12 in data61){
+let data62 = data61[key12];
+if(typeof data62 === "string"){
+if(func2(data62) < 1){
+const err145 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data62};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1916,7 +1880,7 @@ errors++;
 }
 }
 else {
-const err146 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.register.type,parentSchema:schema31.properties.services.properties.register,data:data65};
+const err146 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.users.additionalProperties.type,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data62};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1928,7 +1892,7 @@ errors++;
 }
 }
 else {
-const err147 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.services.type,parentSchema:schema31.properties.services,data:data63};
+const err147 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.properties.users.type,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data61};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1938,12 +1902,9 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data.mqtt !== undefined){
-let data66 = data.mqtt;
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-for(const key15 in data66){
-if(!(func1.call(schema31.properties.mqtt.properties, key15))){
-const err148 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.mqtt,data:data66};
+}
+else {
+const err148 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.type,parentSchema:schema31.properties.sip.properties.auth,data:data59};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1953,11 +1914,11 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data66.url !== undefined){
-let data67 = data66.url;
-if(typeof data67 === "string"){
-if(!pattern30.test(data67)){
-const err149 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"},message:"must match pattern \""+"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"+"\"",schema:"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$",parentSchema:schema31.properties.mqtt.properties.url,data:data67};
+if(data50.upstream !== undefined){
+let data63 = data50.upstream;
+if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+if(data63.uri === undefined){
+const err149 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'",schema:schema31.properties.sip.properties.upstream.required,parentSchema:schema31.properties.sip.properties.upstream,data:data63};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1966,9 +1927,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-else {
-const err150 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.url.type,parentSchema:schema31.properties.mqtt.properties.url,data:data67};
+for(const key13 in data63){
+if(!((((((((key13 === "uri") || (key13 === "fallback")) || (key13 === "register")) || (key13 === "username")) || (key13 === "password")) || (key13 === "register_expires_s")) || (key13 === "keepalive_s")) || (key13 === "expiry_s"))){
+const err150 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.upstream,data:data63};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1978,11 +1939,11 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(data66.base_topic !== undefined){
-let data68 = data66.base_topic;
-if(typeof data68 === "string"){
-if(!pattern31.test(data68)){
-const err151 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/pattern",keyword:"pattern",params:{pattern: "^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"},message:"must match pattern \""+"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"+"\"",schema:"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$",parentSchema:schema31.properties.mqtt.properties.base_topic,data:data68};
+if(data63.uri !== undefined){
+let data64 = data63.uri;
+if(typeof data64 === "string"){
+if(!pattern11.test(data64)){
+const err151 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data64};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1993,7 +1954,7 @@ errors++;
 }
 }
 else {
-const err152 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.base_topic.type,parentSchema:schema31.properties.mqtt.properties.base_topic,data:data68};
+const err152 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.uri.type,parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data64};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2003,10 +1964,15 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data66.protocol_version !== undefined){
-let data69 = data66.protocol_version;
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err153 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.protocol_version.type,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data69};
+if(data63.fallback !== undefined){
+let data65 = data63.fallback;
+if(Array.isArray(data65)){
+const len5 = data65.length;
+for(let i8=0; i8<len5; i8++){
+let data66 = data65[i8];
+if(typeof data66 === "string"){
+if(!pattern11.test(data66)){
+const err153 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data66};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2015,8 +1981,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(!((data69 === 4) || (data69 === 5))){
-const err154 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/enum",keyword:"enum",params:{allowedValues: schema31.properties.mqtt.properties.protocol_version.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.mqtt.properties.protocol_version.enum,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data69};
+}
+else {
+const err154 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.fallback.items.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data66};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2026,11 +1993,18 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data66.username !== undefined){
-let data70 = data66.username;
-if(typeof data70 === "string"){
-if(func2(data70) < 1){
-const err155 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.username,data:data70};
+let i9 = data65.length;
+let j3;
+if(i9 > 1){
+const indices3 = {};
+for(;i9--;){
+let item3 = data65[i9];
+if(typeof item3 !== "string"){
+continue;
+}
+if(typeof indices3[item3] == "number"){
+j3 = indices3[item3];
+const err155 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data65};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2038,10 +2012,14 @@ else {
 vErrors.push(err155);
 }
 errors++;
+break;
+}
+indices3[item3] = i9;
+}
 }
 }
 else {
-const err156 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.username.type,parentSchema:schema31.properties.mqtt.properties.username,data:data70};
+const err156 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.upstream.properties.fallback.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data65};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2051,11 +2029,10 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data66.password !== undefined){
-let data71 = data66.password;
-if(typeof data71 === "string"){
-if(func2(data71) < 1){
-const err157 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.password,data:data71};
+if(data63.register !== undefined){
+let data67 = data63.register;
+if(typeof data67 !== "boolean"){
+const err157 = {instancePath:instancePath+"/sip/upstream/register",schemaPath:"#/properties/sip/properties/upstream/properties/register/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.sip.properties.upstream.properties.register.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register,data:data67};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2065,8 +2042,11 @@ vErrors.push(err157);
 errors++;
 }
 }
-else {
-const err158 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.password.type,parentSchema:schema31.properties.mqtt.properties.password,data:data71};
+if(data63.username !== undefined){
+let data68 = data63.username;
+if(typeof data68 === "string"){
+if(!pattern17.test(data68)){
+const err158 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data68};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2076,11 +2056,8 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data66.ca !== undefined){
-let data72 = data66.ca;
-if(typeof data72 === "string"){
-if(!pattern5.test(data72)){
-const err159 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.ca,data:data72};
+else {
+const err159 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.username.type,parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data68};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2090,8 +2067,11 @@ vErrors.push(err159);
 errors++;
 }
 }
-else {
-const err160 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.ca.type,parentSchema:schema31.properties.mqtt.properties.ca,data:data72};
+if(data63.password !== undefined){
+let data69 = data63.password;
+if(typeof data69 === "string"){
+if(func2(data69) < 1){
+const err160 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data69};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2101,11 +2081,8 @@ vErrors.push(err160);
 errors++;
 }
 }
-if(data66.cert !== undefined){
-let data73 = data66.cert;
-if(typeof data73 === "string"){
-if(!pattern5.test(data73)){
-const err161 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.cert,data:data73};
+else {
+const err161 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.password.type,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data69};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2115,8 +2092,10 @@ vErrors.push(err161);
 errors++;
 }
 }
-else {
-const err162 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.cert.type,parentSchema:schema31.properties.mqtt.properties.cert,data:data73};
+if(data63.register_expires_s !== undefined){
+let data70 = data63.register_expires_s;
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err162 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.register_expires_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data70};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2125,12 +2104,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-if(data66.key !== undefined){
-let data74 = data66.key;
-if(typeof data74 === "string"){
-if(!pattern5.test(data74)){
-const err163 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.key,data:data74};
+if((typeof data70 == "number") && (isFinite(data70))){
+if(data70 > 86400 || isNaN(data70)){
+const err163 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data70};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2139,9 +2115,8 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-else {
-const err164 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.key.type,parentSchema:schema31.properties.mqtt.properties.key,data:data74};
+if(data70 < 60 || isNaN(data70)){
+const err164 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data70};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2151,11 +2126,11 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(data66.client_id !== undefined){
-let data75 = data66.client_id;
-if(typeof data75 === "string"){
-if(!pattern35.test(data75)){
-const err165 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.:-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.:-]{1,64}$",parentSchema:schema31.properties.mqtt.properties.client_id,data:data75};
+}
+if(data63.keepalive_s !== undefined){
+let data71 = data63.keepalive_s;
+if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
+const err165 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.keepalive_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data71};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2164,9 +2139,9 @@ vErrors.push(err165);
 }
 errors++;
 }
-}
-else {
-const err166 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.client_id.type,parentSchema:schema31.properties.mqtt.properties.client_id,data:data75};
+if((typeof data71 == "number") && (isFinite(data71))){
+if(data71 > 3600 || isNaN(data71)){
+const err166 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data71};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2175,11 +2150,8 @@ vErrors.push(err166);
 }
 errors++;
 }
-}
-if(data66.keepalive_s !== undefined){
-let data76 = data66.keepalive_s;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err167 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.keepalive_s.type,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data76};
+if(data71 < 5 || isNaN(data71)){
+const err167 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data71};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2188,9 +2160,12 @@ vErrors.push(err167);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 65535 || isNaN(data76)){
-const err168 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data76};
+}
+}
+if(data63.expiry_s !== undefined){
+let data72 = data63.expiry_s;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err168 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.expiry_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data72};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2199,8 +2174,9 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data76 < 5 || isNaN(data76)){
-const err169 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data76};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 2592000 || isNaN(data72)){
+const err169 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000",schema:2592000,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data72};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2209,12 +2185,8 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-}
-if(data66.telemetry_interval_s !== undefined){
-let data77 = data66.telemetry_interval_s;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err170 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.telemetry_interval_s.type,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data77};
+if(data72 < 60 || isNaN(data72)){
+const err170 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data72};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2223,9 +2195,11 @@ vErrors.push(err170);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 > 86400 || isNaN(data77)){
-const err171 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data77};
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.upstream.type,parentSchema:schema31.properties.sip.properties.upstream,data:data63};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2234,8 +2208,12 @@ vErrors.push(err171);
 }
 errors++;
 }
-if(data77 < 10 || isNaN(data77)){
-const err172 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data77};
+}
+if(data50.inbound_default !== undefined){
+let data73 = data50.inbound_default;
+if(typeof data73 === "string"){
+if(!pattern11.test(data73)){
+const err172 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.inbound_default,data:data73};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2245,10 +2223,8 @@ vErrors.push(err172);
 errors++;
 }
 }
-}
-}
 else {
-const err173 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.mqtt.type,parentSchema:schema31.properties.mqtt,data:data66};
+const err173 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.inbound_default.type,parentSchema:schema31.properties.sip.properties.inbound_default,data:data73};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2258,12 +2234,9 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data.web !== undefined){
-let data78 = data.web;
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-for(const key16 in data78){
-if(!((key16 === "listen") || (key16 === "password_hash"))){
-const err174 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.web,data:data78};
+}
+else {
+const err174 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.type,parentSchema:schema31.properties.sip,data:data50};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2273,11 +2246,12 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data78.listen !== undefined){
-let data79 = data78.listen;
-if(typeof data79 === "string"){
-if(!(formats0.validate(data79))){
-const err175 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.web.properties.listen,data:data79};
+if(data.services !== undefined){
+let data74 = data.services;
+if(data74 && typeof data74 == "object" && !Array.isArray(data74)){
+for(const key14 in data74){
+if(!((key14 === "echo") || (key14 === "register"))){
+const err175 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.services,data:data74};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2287,8 +2261,11 @@ vErrors.push(err175);
 errors++;
 }
 }
-else {
-const err176 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.listen.type,parentSchema:schema31.properties.web.properties.listen,data:data79};
+if(data74.echo !== undefined){
+let data75 = data74.echo;
+if(typeof data75 === "string"){
+if(!pattern28.test(data75)){
+const err176 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.echo,data:data75};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2298,11 +2275,8 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data78.password_hash !== undefined){
-let data80 = data78.password_hash;
-if(typeof data80 === "string"){
-if(!pattern36.test(data80)){
-const err177 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+\\$\\S+$"},message:"must match pattern \""+"^[a-z0-9-]+\\$\\S+$"+"\"",schema:"^[a-z0-9-]+\\$\\S+$",parentSchema:schema31.properties.web.properties.password_hash,data:data80};
+else {
+const err177 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.echo.type,parentSchema:schema31.properties.services.properties.echo,data:data75};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2312,8 +2286,11 @@ vErrors.push(err177);
 errors++;
 }
 }
-else {
-const err178 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.password_hash.type,parentSchema:schema31.properties.web.properties.password_hash,data:data80};
+if(data74.register !== undefined){
+let data76 = data74.register;
+if(typeof data76 === "string"){
+if(!pattern28.test(data76)){
+const err178 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.register,data:data76};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2323,9 +2300,8 @@ vErrors.push(err178);
 errors++;
 }
 }
-}
 else {
-const err179 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.web.type,parentSchema:schema31.properties.web,data:data78};
+const err179 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.register.type,parentSchema:schema31.properties.services.properties.register,data:data76};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2335,12 +2311,9 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data.supervisor !== undefined){
-let data81 = data.supervisor;
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-for(const key17 in data81){
-if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
-const err180 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data81};
+}
+else {
+const err180 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.services.type,parentSchema:schema31.properties.services,data:data74};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2350,10 +2323,12 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data81.probe_interval_ms !== undefined){
-let data82 = data81.probe_interval_ms;
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err181 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.probe_interval_ms.type,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data82};
+if(data.mqtt !== undefined){
+let data77 = data.mqtt;
+if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
+for(const key15 in data77){
+if(!(func1.call(schema31.properties.mqtt.properties, key15))){
+const err181 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.mqtt,data:data77};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2362,9 +2337,12 @@ vErrors.push(err181);
 }
 errors++;
 }
-if((typeof data82 == "number") && (isFinite(data82))){
-if(data82 > 3600000 || isNaN(data82)){
-const err182 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data82};
+}
+if(data77.url !== undefined){
+let data78 = data77.url;
+if(typeof data78 === "string"){
+if(!pattern30.test(data78)){
+const err182 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"},message:"must match pattern \""+"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"+"\"",schema:"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$",parentSchema:schema31.properties.mqtt.properties.url,data:data78};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2373,8 +2351,9 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data82 < 1000 || isNaN(data82)){
-const err183 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data82};
+}
+else {
+const err183 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.url.type,parentSchema:schema31.properties.mqtt.properties.url,data:data78};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2384,11 +2363,11 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-if(data81.command_timeout_ms !== undefined){
-let data83 = data81.command_timeout_ms;
-if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err184 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.command_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data83};
+if(data77.base_topic !== undefined){
+let data79 = data77.base_topic;
+if(typeof data79 === "string"){
+if(!pattern31.test(data79)){
+const err184 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/pattern",keyword:"pattern",params:{pattern: "^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"},message:"must match pattern \""+"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"+"\"",schema:"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$",parentSchema:schema31.properties.mqtt.properties.base_topic,data:data79};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2397,9 +2376,9 @@ vErrors.push(err184);
 }
 errors++;
 }
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 600000 || isNaN(data83)){
-const err185 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data83};
+}
+else {
+const err185 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.base_topic.type,parentSchema:schema31.properties.mqtt.properties.base_topic,data:data79};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2408,8 +2387,11 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(data83 < 100 || isNaN(data83)){
-const err186 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data83};
+}
+if(data77.protocol_version !== undefined){
+let data80 = data77.protocol_version;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err186 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.protocol_version.type,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data80};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2418,12 +2400,8 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-}
-if(data81.failures_before_recovery !== undefined){
-let data84 = data81.failures_before_recovery;
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err187 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.failures_before_recovery.type,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data84};
+if(!((data80 === 4) || (data80 === 5))){
+const err187 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/enum",keyword:"enum",params:{allowedValues: schema31.properties.mqtt.properties.protocol_version.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.mqtt.properties.protocol_version.enum,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data80};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2432,9 +2410,12 @@ vErrors.push(err187);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 100 || isNaN(data84)){
-const err188 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data84};
+}
+if(data77.username !== undefined){
+let data81 = data77.username;
+if(typeof data81 === "string"){
+if(func2(data81) < 1){
+const err188 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.username,data:data81};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2443,8 +2424,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data84 < 1 || isNaN(data84)){
-const err189 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data84};
+}
+else {
+const err189 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.username.type,parentSchema:schema31.properties.mqtt.properties.username,data:data81};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2454,11 +2436,11 @@ vErrors.push(err189);
 errors++;
 }
 }
-}
-if(data81.searching_recovery_ms !== undefined){
-let data85 = data81.searching_recovery_ms;
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err190 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data85};
+if(data77.password !== undefined){
+let data82 = data77.password;
+if(typeof data82 === "string"){
+if(func2(data82) < 1){
+const err190 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.password,data:data82};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2467,9 +2449,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 86400000 || isNaN(data85)){
-const err191 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data85};
+}
+else {
+const err191 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.password.type,parentSchema:schema31.properties.mqtt.properties.password,data:data82};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2478,8 +2460,12 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data85 < 0 || isNaN(data85)){
-const err192 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data85};
+}
+if(data77.ca !== undefined){
+let data83 = data77.ca;
+if(typeof data83 === "string"){
+if(!pattern5.test(data83)){
+const err192 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.ca,data:data83};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2489,11 +2475,8 @@ vErrors.push(err192);
 errors++;
 }
 }
-}
-if(data81.step_timeout_ms !== undefined){
-let data86 = data81.step_timeout_ms;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err193 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data86};
+else {
+const err193 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.ca.type,parentSchema:schema31.properties.mqtt.properties.ca,data:data83};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2502,9 +2485,12 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 3600000 || isNaN(data86)){
-const err194 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data86};
+}
+if(data77.cert !== undefined){
+let data84 = data77.cert;
+if(typeof data84 === "string"){
+if(!pattern5.test(data84)){
+const err194 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.cert,data:data84};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2513,8 +2499,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data86 < 1000 || isNaN(data86)){
-const err195 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data86};
+}
+else {
+const err195 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.cert.type,parentSchema:schema31.properties.mqtt.properties.cert,data:data84};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2524,11 +2511,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-}
-if(data81.faulted_backoff_ms !== undefined){
-let data87 = data81.faulted_backoff_ms;
-if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
-const err196 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data87};
+if(data77.key !== undefined){
+let data85 = data77.key;
+if(typeof data85 === "string"){
+if(!pattern5.test(data85)){
+const err196 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.key,data:data85};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2537,9 +2524,9 @@ vErrors.push(err196);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 86400000 || isNaN(data87)){
-const err197 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data87};
+}
+else {
+const err197 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.key.type,parentSchema:schema31.properties.mqtt.properties.key,data:data85};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2548,8 +2535,12 @@ vErrors.push(err197);
 }
 errors++;
 }
-if(data87 < 1000 || isNaN(data87)){
-const err198 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data87};
+}
+if(data77.client_id !== undefined){
+let data86 = data77.client_id;
+if(typeof data86 === "string"){
+if(!pattern35.test(data86)){
+const err198 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.:-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.:-]{1,64}$",parentSchema:schema31.properties.mqtt.properties.client_id,data:data86};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2559,11 +2550,8 @@ vErrors.push(err198);
 errors++;
 }
 }
-}
-if(data81.faulted_backoff_max_ms !== undefined){
-let data88 = data81.faulted_backoff_max_ms;
-if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
-const err199 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data88};
+else {
+const err199 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.client_id.type,parentSchema:schema31.properties.mqtt.properties.client_id,data:data86};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2572,9 +2560,11 @@ vErrors.push(err199);
 }
 errors++;
 }
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 > 86400000 || isNaN(data88)){
-const err200 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data88};
+}
+if(data77.keepalive_s !== undefined){
+let data87 = data77.keepalive_s;
+if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+const err200 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.keepalive_s.type,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data87};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2583,8 +2573,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(data88 < 1000 || isNaN(data88)){
-const err201 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data88};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 65535 || isNaN(data87)){
+const err201 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data87};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2593,11 +2584,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err202 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data81};
+if(data87 < 5 || isNaN(data87)){
+const err202 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data87};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2607,12 +2595,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data.discovery !== undefined){
-let data89 = data.discovery;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-for(const key18 in data89){
-if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
-const err203 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data89};
+}
+if(data77.telemetry_interval_s !== undefined){
+let data88 = data77.telemetry_interval_s;
+if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
+const err203 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.telemetry_interval_s.type,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data88};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2621,16 +2608,9 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-if(data89.globs !== undefined){
-let data90 = data89.globs;
-if(Array.isArray(data90)){
-const len6 = data90.length;
-for(let i10=0; i10<len6; i10++){
-let data91 = data90[i10];
-if(typeof data91 === "string"){
-if(!pattern5.test(data91)){
-const err204 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data91};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 86400 || isNaN(data88)){
+const err204 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data88};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2639,9 +2619,8 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-else {
-const err205 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data91};
+if(data88 < 10 || isNaN(data88)){
+const err205 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data88};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2651,18 +2630,10 @@ vErrors.push(err205);
 errors++;
 }
 }
-let i11 = data90.length;
-let j4;
-if(i11 > 1){
-const indices4 = {};
-for(;i11--;){
-let item4 = data90[i11];
-if(typeof item4 !== "string"){
-continue;
 }
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err206 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data90};
+}
+else {
+const err206 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.mqtt.type,parentSchema:schema31.properties.mqtt,data:data77};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2670,14 +2641,14 @@ else {
 vErrors.push(err206);
 }
 errors++;
-break;
-}
-indices4[item4] = i11;
 }
 }
-}
-else {
-const err207 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data90};
+if(data.web !== undefined){
+let data89 = data.web;
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+for(const key16 in data89){
+if(!((key16 === "listen") || (key16 === "password_hash"))){
+const err207 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.web,data:data89};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2687,10 +2658,11 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data89.interval_ms !== undefined){
-let data92 = data89.interval_ms;
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err208 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data92};
+if(data89.listen !== undefined){
+let data90 = data89.listen;
+if(typeof data90 === "string"){
+if(!(formats0.validate(data90))){
+const err208 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.web.properties.listen,data:data90};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2699,9 +2671,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 3600000 || isNaN(data92)){
-const err209 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data92};
+}
+else {
+const err209 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.listen.type,parentSchema:schema31.properties.web.properties.listen,data:data90};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2710,8 +2682,12 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data92 < 500 || isNaN(data92)){
-const err210 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data92};
+}
+if(data89.password_hash !== undefined){
+let data91 = data89.password_hash;
+if(typeof data91 === "string"){
+if(!pattern36.test(data91)){
+const err210 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+\\$\\S+$"},message:"must match pattern \""+"^[a-z0-9-]+\\$\\S+$"+"\"",schema:"^[a-z0-9-]+\\$\\S+$",parentSchema:schema31.properties.web.properties.password_hash,data:data91};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2721,11 +2697,8 @@ vErrors.push(err210);
 errors++;
 }
 }
-}
-if(data89.probe_timeout_ms !== undefined){
-let data93 = data89.probe_timeout_ms;
-if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
-const err211 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data93};
+else {
+const err211 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.password_hash.type,parentSchema:schema31.properties.web.properties.password_hash,data:data91};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2734,9 +2707,10 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 > 60000 || isNaN(data93)){
-const err212 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data93};
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.web.type,parentSchema:schema31.properties.web,data:data89};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2745,8 +2719,13 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data93 < 100 || isNaN(data93)){
-const err213 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data93};
+}
+if(data.supervisor !== undefined){
+let data92 = data.supervisor;
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+for(const key17 in data92){
+if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
+const err213 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data92};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2756,11 +2735,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-}
-if(data89.baud !== undefined){
-let data94 = data89.baud;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err214 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data94};
+if(data92.probe_interval_ms !== undefined){
+let data93 = data92.probe_interval_ms;
+if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
+const err214 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.probe_interval_ms.type,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data93};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2769,8 +2747,9 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(!((((((((data94 === 9600) || (data94 === 19200)) || (data94 === 38400)) || (data94 === 57600)) || (data94 === 115200)) || (data94 === 230400)) || (data94 === 460800)) || (data94 === 921600))){
-const err215 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data94};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 3600000 || isNaN(data93)){
+const err215 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data93};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2779,10 +2758,8 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-}
-else {
-const err216 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data89};
+if(data93 < 1000 || isNaN(data93)){
+const err216 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data93};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2792,12 +2769,11 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data.log !== undefined){
-let data95 = data.log;
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-for(const key19 in data95){
-if(!((key19 === "level") || (key19 === "levels"))){
-const err217 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data95};
+}
+if(data92.command_timeout_ms !== undefined){
+let data94 = data92.command_timeout_ms;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err217 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.command_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data94};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2806,11 +2782,9 @@ vErrors.push(err217);
 }
 errors++;
 }
-}
-if(data95.level !== undefined){
-let data96 = data95.level;
-if(typeof data96 !== "string"){
-const err218 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data96};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 600000 || isNaN(data94)){
+const err218 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data94};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2819,8 +2793,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(!(((((data96 === "trace") || (data96 === "debug")) || (data96 === "info")) || (data96 === "warn")) || (data96 === "error"))){
-const err219 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data96};
+if(data94 < 100 || isNaN(data94)){
+const err219 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data94};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2830,14 +2804,11 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data95.levels !== undefined){
-let data97 = data95.levels;
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-for(const key20 in data97){
-const _errs333 = errors;
-if(typeof key20 === "string"){
-if(!pattern38.test(key20)){
-const err220 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
+}
+if(data92.failures_before_recovery !== undefined){
+let data95 = data92.failures_before_recovery;
+if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
+const err220 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.failures_before_recovery.type,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data95};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2846,10 +2817,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-var valid39 = _errs333 === errors;
-if(!valid39){
-const err221 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data97};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 > 100 || isNaN(data95)){
+const err221 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data95};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2858,11 +2828,8 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-for(const key21 in data97){
-let data98 = data97[key21];
-if(typeof data98 !== "string"){
-const err222 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data98};
+if(data95 < 1 || isNaN(data95)){
+const err222 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data95};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2871,8 +2838,12 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(!(((((data98 === "trace") || (data98 === "debug")) || (data98 === "info")) || (data98 === "warn")) || (data98 === "error"))){
-const err223 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data98};
+}
+}
+if(data92.searching_recovery_ms !== undefined){
+let data96 = data92.searching_recovery_ms;
+if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
+const err223 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data96};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2881,10 +2852,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data97};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 86400000 || isNaN(data96)){
+const err224 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data96};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2893,10 +2863,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-}
-else {
-const err225 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data95};
+if(data96 < 0 || isNaN(data96)){
+const err225 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data96};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2907,13 +2875,430 @@ errors++;
 }
 }
 }
-else {
-const err226 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(data92.step_timeout_ms !== undefined){
+let data97 = data92.step_timeout_ms;
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err226 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data97};
 if(vErrors === null){
 vErrors = [err226];
 }
 else {
 vErrors.push(err226);
+}
+errors++;
+}
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 3600000 || isNaN(data97)){
+const err227 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data97};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+if(data97 < 1000 || isNaN(data97)){
+const err228 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data97};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+}
+}
+if(data92.faulted_backoff_ms !== undefined){
+let data98 = data92.faulted_backoff_ms;
+if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
+const err229 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data98};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 > 86400000 || isNaN(data98)){
+const err230 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data98};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+if(data98 < 1000 || isNaN(data98)){
+const err231 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data98};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+}
+if(data92.faulted_backoff_max_ms !== undefined){
+let data99 = data92.faulted_backoff_max_ms;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err232 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data99};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 86400000 || isNaN(data99)){
+const err233 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data99};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+if(data99 < 1000 || isNaN(data99)){
+const err234 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data99};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data92};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+if(data.discovery !== undefined){
+let data100 = data.discovery;
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+for(const key18 in data100){
+if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
+const err236 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data100};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+if(data100.globs !== undefined){
+let data101 = data100.globs;
+if(Array.isArray(data101)){
+const len6 = data101.length;
+for(let i10=0; i10<len6; i10++){
+let data102 = data101[i10];
+if(typeof data102 === "string"){
+if(!pattern5.test(data102)){
+const err237 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data102};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+else {
+const err238 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data102};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+let i11 = data101.length;
+let j4;
+if(i11 > 1){
+const indices4 = {};
+for(;i11--;){
+let item4 = data101[i11];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err239 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data101};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+break;
+}
+indices4[item4] = i11;
+}
+}
+}
+else {
+const err240 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data101};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+if(data100.interval_ms !== undefined){
+let data103 = data100.interval_ms;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err241 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data103};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 3600000 || isNaN(data103)){
+const err242 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data103};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+if(data103 < 500 || isNaN(data103)){
+const err243 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data103};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+}
+if(data100.probe_timeout_ms !== undefined){
+let data104 = data100.probe_timeout_ms;
+if(!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))){
+const err244 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data104};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+if((typeof data104 == "number") && (isFinite(data104))){
+if(data104 > 60000 || isNaN(data104)){
+const err245 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data104};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+if(data104 < 100 || isNaN(data104)){
+const err246 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data104};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+}
+if(data100.baud !== undefined){
+let data105 = data100.baud;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+const err247 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data105};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if(!((((((((data105 === 9600) || (data105 === 19200)) || (data105 === 38400)) || (data105 === 57600)) || (data105 === 115200)) || (data105 === 230400)) || (data105 === 460800)) || (data105 === 921600))){
+const err248 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data105};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+}
+else {
+const err249 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data100};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+}
+if(data.log !== undefined){
+let data106 = data.log;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+for(const key19 in data106){
+if(!((key19 === "level") || (key19 === "levels"))){
+const err250 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data106};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+if(data106.level !== undefined){
+let data107 = data106.level;
+if(typeof data107 !== "string"){
+const err251 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data107};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+if(!(((((data107 === "trace") || (data107 === "debug")) || (data107 === "info")) || (data107 === "warn")) || (data107 === "error"))){
+const err252 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data107};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+if(data106.levels !== undefined){
+let data108 = data106.levels;
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+for(const key20 in data108){
+const _errs373 = errors;
+if(typeof key20 === "string"){
+if(!pattern38.test(key20)){
+const err253 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+var valid39 = _errs373 === errors;
+if(!valid39){
+const err254 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data108};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+}
+for(const key21 in data108){
+let data109 = data108[key21];
+if(typeof data109 !== "string"){
+const err255 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data109};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+if(!(((((data109 === "trace") || (data109 === "debug")) || (data109 === "info")) || (data109 === "warn")) || (data109 === "error"))){
+const err256 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data109};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+}
+}
+else {
+const err257 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data108};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+}
+}
+else {
+const err258 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data106};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+}
+else {
+const err259 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
 }
 errors++;
 }

@@ -10,6 +10,7 @@ export type SiteErrorCode =
   | "at.cms"
   | "at.closed"
   | "at.busy"
+  | "at.aborted"
   | "serial.open"
   | "serial.write"
   | "modem.unplugged"
@@ -26,7 +27,13 @@ export type SiteErrorCode =
   | "sim.control"
   | "usage"
   | "sms.encode"
-  | "sms.decode";
+  | "sms.decode"
+  | "sms.invalid"
+  | "sms.too_long"
+  | "sms.queue_full"
+  | "sms.not_found"
+  | "sms.storage"
+  | "sms.unknown";
 
 export class SiteError extends Error {
   readonly code: SiteErrorCode;

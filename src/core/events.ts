@@ -44,6 +44,23 @@ export interface SiteEvents {
   modem_info: { modem: string };
   /** An unsolicited result code from a modem, after the driver's own handling. */
   modem_urc: { modem: string; line: string; extra?: string };
+  /** Every part of an outgoing SMS was taken by the network (`+CMGS`). */
+  sms_sent: { id: string; modem: string; to: string; parts: number };
+  /** An outgoing SMS will not go: permanent error, attempts used up, expired, or outcome unknown. */
+  sms_failed: { id: string; to: string; code: string; error: string };
+  /** A whole incoming SMS is stored (parts joined; `missing_parts` > 0 when some never came). */
+  sms_received: {
+    id: string;
+    modem: string;
+    from: string;
+    to: string | null;
+    text: string;
+    parts: number;
+    missing_parts: number;
+    received_at: string;
+  };
+  /** The network's final word on an SMS we sent (status reports of all its parts). */
+  delivery_report: { id: string; to: string; status: "delivered" | "failed"; detail: string };
 }
 
 export type SiteEventName = keyof SiteEvents;

@@ -50,8 +50,11 @@ export class ModemDriver {
       try {
         return await this.channel.send(command, o);
       } catch (err) {
+        // Never for a command with a payload: once the PDU was typed, asking again could send it twice.
         const busy =
-          isSiteError(err, "at.cme") && this.profile.busyErrors.includes(Number(err.detail.number ?? -1));
+          o.payload === undefined &&
+          isSiteError(err, "at.cme") &&
+          this.profile.busyErrors.includes(Number(err.detail.number ?? -1));
         if (!busy || attempt >= this.profile.busyRetries) throw err;
         this.logger.debug(
           `${command}: modem busy (${errorText(err)}), asking again in ${this.profile.busyRetryMs} ms`,

@@ -46,6 +46,8 @@ export interface FleetDeps {
 const DEFAULT_MODEM: Omit<ModemConfig, "baud"> = {
   port: "auto",
   networks: [],
+  rate_per_minute: 0,
+  daily_limit: 0,
   power_off_ms: 2000,
   boot_wait_ms: 30_000,
   profile: "auto",

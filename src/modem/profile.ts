@@ -39,6 +39,10 @@ export interface ModemProfile {
   resetUrcs: RegExp[];
   /** Unsolicited lines that mean the SIM was removed, inserted or reset (hot-swap): bring the SIM up again. */
   simChangeUrcs: RegExp[];
+  /** `+CMT` / `+CDS` must be acknowledged with `AT+CNMA` (phase 2+, `AT+CSMS=1`), else the network resends. */
+  smsAck: boolean;
+  /** Unsolicited lines that mean the SMS storage is full: read and empty it at once. */
+  storageFullUrcs: RegExp[];
   /** Per-command bounds, ms (the default one is `supervisor.command_timeout_ms`). */
   timeouts: { cfun: number; cmgs: number; cops_query: number };
   notes: string[];
@@ -136,6 +140,13 @@ export function buildProfile(
       ...(json.sim_change_urcs === undefined
         ? []
         : regexList(json.sim_change_urcs, `${file}: sim_change_urcs`, p)),
+    ],
+    smsAck: (json.sms_ack as boolean | undefined) ?? base?.smsAck ?? false,
+    storageFullUrcs: [
+      ...(base?.storageFullUrcs ?? []),
+      ...(json.storage_full_urcs === undefined
+        ? []
+        : regexList(json.storage_full_urcs, `${file}: storage_full_urcs`, p)),
     ],
     timeouts,
     notes: (json.notes as string[] | undefined) ?? [],

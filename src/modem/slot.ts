@@ -14,7 +14,7 @@
  * Each ladder step is bounded by `supervisor.step_timeout_ms` and reported as a `modem_recovery` event.
  * Nothing here throws out of `run()`: a dead modem degrades its slot, never the process.
  */
-import { AtChannel, type Urc } from "../at/channel.js";
+import { AtChannel, type AtCommandOptions, type AtResponse, type Urc } from "../at/channel.js";
 import type { ModemConfig, SupervisorConfig } from "../config/types.js";
 import { errorText, isSiteError, SiteError } from "../core/errors.js";
 import type { EventBus, ModemStateName, RecoveryStep } from "../core/events.js";
@@ -164,6 +164,21 @@ export class ModemSlot {
 
   get wantsPort(): boolean {
     return !this.port && !this.stopped;
+  }
+
+  /** This slot's configuration (the SMS layer reads `networks`, limits and `inbound_to`). */
+  get config(): ModemConfig {
+    return this.d.config;
+  }
+
+  /**
+   * An AT command on the modem's open channel, queued behind the health probes (one command in flight
+   * per port). The SMS layer's only way to the modem. Rejects with `at.closed` when no channel is open.
+   */
+  at(command: string, opts?: AtCommandOptions): Promise<AtResponse> {
+    const drv = this.driver;
+    if (!drv) return Promise.reject(new SiteError("at.closed", `modem ${this.id}: no open port`));
+    return drv.command(command, opts);
   }
 
   /** Operator command: re-initialise now (`modem/restart`). */

@@ -35,6 +35,8 @@ export function modem(partial: Partial<ModemConfig> & { id: string }): ModemConf
     port: "auto",
     baud: 115200,
     networks: [],
+    rate_per_minute: 0,
+    daily_limit: 0,
     power_off_ms: 300,
     boot_wait_ms: 5000,
     profile: "auto",
@@ -58,6 +60,12 @@ export async function startFleet(o: {
   modems: ModemConfig[];
   supervisor?: Partial<SupervisorConfig>;
   dbDir?: string;
+  /** Runs before the fleet starts (the SMS path subscribes to the bus there). */
+  beforeStart?: (ctx: { fleet: ModemFleet; bus: EventBus; logger: Logger }) => void;
+  /** Runs first in stop() (the SMS path stops before the fleet). */
+  beforeStop?: () => Promise<void>;
+  /** Extra quirk folders. */
+  quirkDirs?: string[];
 }): Promise<Harness> {
   const db = openSiteDatabase(o.dbDir ?? join(o.dir, "db"));
   const registry = new ModemRegistry(db);
@@ -70,7 +78,7 @@ export async function startFleet(o: {
   const events: Harness["events"] = [];
   for (const name of ["modem_state", "modem_recovery", "modem_urc"] as const)
     bus.on(name, (payload) => events.push({ name, payload }));
-  const { set: profiles } = await ProfileSet.load([dataPath("modem", "quirks")]);
+  const { set: profiles } = await ProfileSet.load([dataPath("modem", "quirks"), ...(o.quirkDirs ?? [])]);
   const gpio = new SimGpioDriver({ simDir: o.gpioDir });
   const fleet = new ModemFleet({
     modems: o.modems,
@@ -83,6 +91,7 @@ export async function startFleet(o: {
     bus,
     logger,
   });
+  o.beforeStart?.({ fleet, bus, logger });
   await fleet.start();
   return {
     fleet,
@@ -91,6 +100,7 @@ export async function startFleet(o: {
     logs,
     registry,
     async stop() {
+      await o.beforeStop?.();
       await fleet.stop();
       await gpio.close();
       db.close();
