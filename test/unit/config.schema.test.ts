@@ -71,6 +71,8 @@ describe("config schema", () => {
       port: "auto",
       baud: 115200,
       networks: [],
+      rate_per_minute: 0,
+      daily_limit: 0,
       power_off_ms: 2000,
       boot_wait_ms: 30000,
       profile: "auto",
