@@ -32,6 +32,28 @@ function num(args: Args, key: string, optional = false): number | undefined {
   return v;
 }
 
+function bool(args: Args, key: string): boolean | undefined {
+  const v = args[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "boolean") throw new SiteError("sim.control", `argument ${key} must be a boolean`);
+  return v;
+}
+
+function intList(args: Args, key: string): number[] | undefined {
+  const v = args[key];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((n) => Number.isInteger(n)))
+    throw new SiteError("sim.control", `argument ${key} must be a list of integers`);
+  return v as number[];
+}
+
+function smsMode(args: Args): "cmti" | "cmt" | undefined {
+  const mode = str(args, "mode", true);
+  if (mode !== undefined && mode !== "cmti" && mode !== "cmt")
+    throw new SiteError("sim.control", "mode must be cmti or cmt");
+  return mode;
+}
+
 /** Control ops by name; each returns a JSON-serialisable result. */
 export const CONTROL_OPS: Readonly<Record<string, Op>> = {
   state: (sim) => sim.state(),
@@ -57,12 +79,29 @@ export const CONTROL_OPS: Readonly<Record<string, Op>> = {
     return sim.garbage(hex === undefined ? undefined : Buffer.from(hex, "hex"));
   },
   inject_sms: (sim, a) => {
-    const mode = str(a, "mode", true);
-    if (mode !== undefined && mode !== "cmti" && mode !== "cmt")
-      throw new SiteError("sim.control", "mode must be cmti or cmt");
+    const mode = smsMode(a);
     return { index: sim.injectSms(str(a, "pdu")!, { mode, storage: str(a, "storage", true) }) };
   },
   inject_status_report: (sim, a) => ({ index: sim.injectStatusReport(str(a, "pdu")!) }),
+  /** `{from, text, order?, ref?, ref16?, mode?, storage?, timestamp?}` → `{indices}` (see injectText). */
+  inject_text: (sim, a) => {
+    const from = str(a, "from")!;
+    const text = str(a, "text")!;
+    const indices = sim.injectText(from, text, {
+      order: intList(a, "order"),
+      ref: num(a, "ref", true),
+      ref16: bool(a, "ref16"),
+      mode: smsMode(a),
+      storage: str(a, "storage", true),
+      timestamp: str(a, "timestamp", true),
+    });
+    return { indices };
+  },
+  /** `{after_ms, status}` turns automatic status reports on, `{off: true}` off. */
+  status_reports: (sim, a) => {
+    if (bool(a, "off")) return sim.statusReports(null);
+    return sim.statusReports({ after_ms: num(a, "after_ms")!, status: num(a, "status")! });
+  },
   sent: (sim) => sim.sentPdus(),
   stored: (sim) => sim.storedMessages(),
   emit_urc: (sim, a) => sim.emitUrc(str(a, "line")!),

@@ -8,16 +8,21 @@
  *
  *   client ⇄ PtyLink(s) `<link>` or `<link>-if00..NN` ⇄ ModemDevice ports
  *
- * Events (see {@link SimEvents}): `command`, `power`, `plugged`, `booted`, `sent`.
+ * Events (see {@link SimEvents}): `command`, `power`, `plugged`, `booted`, `sent`, `status_report`.
+ *
+ * Network side (src/sim/network.ts): `injectText` splits a text into SMS-DELIVER parts and delivers
+ * them in any order; with `statusReports({ after_ms, status })` every accepted SMS-SUBMIT with TP-SRR
+ * gets an SMS-STATUS-REPORT `after_ms` (nominal) later, on the device's timers (gone at power-off).
  */
 import { EventEmitter } from "node:events";
-import { SiteError } from "../core/errors.js";
+import { errorText, SiteError } from "../core/errors.js";
 import { type Logger, silentLogger } from "../core/logger.js";
 import { type SimLineWatch, watchSimLine } from "../gpio/simGpio.js";
 import type { OverrideHandler } from "./commands/index.js";
 import { type DeliverOptions, deliverSms, deliverStatusReport } from "./commands/smsRead.js";
 import { ModemDevice } from "./device.js";
 import { createModemState, NETWORK, type SentPdu } from "./modemState.js";
+import { encodeStatusReport, splitDeliverText, submitWantingReport } from "./network.js";
 import { type DeviceProfile, loadProfile } from "./profile.js";
 import { SimLinks } from "./simLinks.js";
 import { type SimStateSnapshot, simState } from "./simState.js";
@@ -48,6 +53,32 @@ export interface ModemSimulatorOptions {
   logger?: Logger;
   /** The socat binary; default `socat`. */
   socat?: string;
+  /** Automatic status reports from the start (see {@link ModemSimulator.statusReports}); default off. */
+  statusReports?: StatusReportSettings;
+}
+
+/** Automatic SMS-STATUS-REPORTs for submissions that ask for one (TP-SRR). */
+export interface StatusReportSettings {
+  /** Nominal ms after the `+CMGS` answer (× timeScale, like every delay). */
+  after_ms: number;
+  /** TP-ST: 0x00 delivered, 0x20..0x3F pending, 0x40..0x7F failed. */
+  status: number;
+}
+
+/** Options of {@link ModemSimulator.injectText}. */
+export interface InjectTextOptions {
+  /** Parts to deliver, 1-based, in this order (e.g. `[3, 1, 2]`); leaving one out or repeating it is allowed. Default: all in order. */
+  order?: number[];
+  /** Concatenation reference; default: the next one of a counter kept by the simulator. */
+  ref?: number;
+  /** 16-bit reference (IEI 0x08, 152 septets / 66 code units per part). */
+  ref16?: boolean;
+  /** As for {@link deliverSms}: default per AT+CNMI. */
+  mode?: "cmti" | "cmt";
+  /** Memory to store in; default AT+CPMS <mem3>. */
+  storage?: string;
+  /** SMSC time stamp of every part (a Date in UTC, or ISO 8601 with its offset); default now. */
+  timestamp?: Date | string;
 }
 
 /** Events of {@link ModemSimulator}, by name. */
@@ -60,6 +91,8 @@ export interface SimEvents {
   sent: SentPdu;
   /** The last boot URC of a power-on, reset or replug went out. */
   booted: { links: string[] };
+  /** An automatic status report went to the device (`index` as {@link deliverStatusReport} returns it). */
+  status_report: { mr: number; pdu: string; index: number };
 }
 
 export class ModemSimulator {
@@ -72,9 +105,14 @@ export class ModemSimulator {
   private dev: ModemDevice | null = null;
   private linkSet: SimLinks | null = null;
   private watch: SimLineWatch | null = null;
+  private reportSettings: StatusReportSettings | null = null;
+  /** Bumped by statusReports(): reports scheduled under other settings are dropped. */
+  private reportGeneration = 0;
+  private textRef = 0;
 
   constructor(opts: ModemSimulatorOptions) {
     this.opts = opts;
+    if (opts.statusReports) this.statusReports(opts.statusReports);
   }
 
   private get log(): Logger {
@@ -143,7 +181,10 @@ export class ModemSimulator {
     this.linkSet = links;
     dev.on("output", (port: number, data: Buffer) => links.write(port, data));
     dev.on("command", (e) => this.events.emit("command", e));
-    dev.on("sent", (s: SentPdu) => this.events.emit("sent", s));
+    dev.on("sent", (s: SentPdu) => {
+      this.events.emit("sent", s);
+      this.scheduleStatusReport(dev, s);
+    });
     dev.on("reset", () => links.reset());
     dev.on("booted", () => this.events.emit("booted", { links: links.paths() }));
     if (o.powerGpio) {
@@ -300,6 +341,58 @@ export class ModemSimulator {
     return deliverStatusReport(this.device, pdu);
   }
 
+  /**
+   * A text from `from` as the network delivers it: split into SMS-DELIVER parts
+   * ({@link splitDeliverText}, the SIM's SMSC in front) and handed to {@link deliverSms} part by part
+   * in `order`. Returns what deliverSms returned for each, in that order.
+   */
+  injectText(from: string, text: string, opts: InjectTextOptions = {}): number[] {
+    const dev = this.device;
+    const ref16 = opts.ref16 ?? false;
+    let ref = opts.ref;
+    if (ref === undefined) {
+      this.textRef++;
+      ref = this.textRef % (ref16 ? 0x10000 : 0x100);
+    }
+    const parts = splitDeliverText(from, text, {
+      ref,
+      ref16,
+      timestamp: opts.timestamp,
+      smsc: usableSmsc(dev.state.sim.smsc),
+    });
+    const order = opts.order ?? parts.map((_, i) => i + 1);
+    for (const seq of order) {
+      if (!Number.isInteger(seq) || seq < 1 || seq > parts.length) {
+        throw new SiteError(
+          "sim.control",
+          `order: part ${seq} does not exist (the text has ${parts.length})`,
+        );
+      }
+    }
+    const deliver: DeliverOptions = {};
+    if (opts.mode !== undefined) deliver.mode = opts.mode;
+    if (opts.storage !== undefined) deliver.storage = opts.storage;
+    return order.map((seq) => deliverSms(dev, parts[seq - 1]!, deliver));
+  }
+
+  /**
+   * Automatic status reports (default off): every AT+CMGS the network accepts whose SMS-SUBMIT has
+   * TP-SRR gets, `after_ms` (nominal) after the `+CMGS: <mr>` answer, an SMS-STATUS-REPORT with that
+   * mr, the submit's destination and `status`, through {@link deliverStatusReport} (so per AT+CNMI ds).
+   * null turns them off; reports still pending are dropped (so are they at power-off, reset, stop()).
+   */
+  statusReports(settings: StatusReportSettings | null): void {
+    if (settings !== null) {
+      const { after_ms, status } = settings;
+      if (typeof after_ms !== "number" || !Number.isFinite(after_ms) || after_ms < 0)
+        throw new SiteError("sim.control", `after_ms must be a number ≥ 0, got ${after_ms}`);
+      if (!Number.isInteger(status) || status < 0 || status > 255)
+        throw new SiteError("sim.control", `status must be an integer 0-255, got ${status}`);
+    }
+    this.reportSettings = settings === null ? null : { after_ms: settings.after_ms, status: settings.status };
+    this.reportGeneration++;
+  }
+
   sentPdus(): SentPdu[] {
     return this.device.state.sent.map((s) => ({ ...s }));
   }
@@ -325,7 +418,37 @@ export class ModemSimulator {
     });
   }
 
+  private scheduleStatusReport(dev: ModemDevice, sent: SentPdu): void {
+    const settings = this.reportSettings;
+    if (!settings) return;
+    const submit = submitWantingReport(sent.pdu);
+    if (!submit) return;
+    const generation = this.reportGeneration;
+    dev.timers.after(settings.after_ms, () => {
+      if (generation !== this.reportGeneration) return;
+      try {
+        const pdu = encodeStatusReport({
+          mr: sent.mr,
+          recipient: submit.recipient,
+          scts: new Date(sent.at),
+          discharge: new Date(),
+          status: settings.status,
+          smsc: submit.smsc ?? usableSmsc(dev.state.sim.smsc),
+        });
+        const index = deliverStatusReport(dev, pdu);
+        this.events.emit("status_report", { mr: sent.mr, pdu, index });
+      } catch (err) {
+        this.log.warn(`status report for mr ${sent.mr} not delivered: ${errorText(err)}`);
+      }
+    });
+  }
+
   private primaryPort(): number {
     return this.profile.ports.findIndex((p) => p.kind === "at" && p.primary);
   }
+}
+
+/** The SIM's SMSC when it is a number the SMSC field can carry (AT+CSCA accepts anything), else none. */
+function usableSmsc(smsc: string): string | undefined {
+  return /^\+?[0-9]{1,20}$/.test(smsc) ? smsc : undefined;
 }

@@ -14,6 +14,13 @@ function fakeSim() {
       return 3;
     },
     setPower: (on: boolean) => calls.push(["setPower", on]),
+    injectText: (from: string, text: string, opts: unknown) => {
+      calls.push(["injectText", from, text, opts]);
+      return [4, 5];
+    },
+    statusReports: (settings: unknown) => {
+      calls.push(["statusReports", settings]);
+    },
     hang: () => {
       throw new Error("boom");
     },
@@ -45,6 +52,68 @@ describe("SimControlServer.handle", () => {
       ["setPower", false],
     ]);
   });
+  it("maps inject_text to injectText and answers the indices", async () => {
+    const { server, calls } = fakeSim();
+    const line = JSON.stringify({
+      id: 4,
+      op: "inject_text",
+      args: {
+        from: "+256772000001",
+        text: "hello",
+        order: [3, 1, 2],
+        ref: 7,
+        ref16: true,
+        mode: "cmti",
+        timestamp: "2024-01-02T03:04:05+03:00",
+      },
+    });
+    assert.deepEqual(await server.handle(line), { id: 4, ok: true, result: { indices: [4, 5] } });
+    await server.handle('{"id":5,"op":"inject_text","args":{"from":"MTN","text":"x"}}');
+    assert.deepEqual(calls, [
+      [
+        "injectText",
+        "+256772000001",
+        "hello",
+        {
+          order: [3, 1, 2],
+          ref: 7,
+          ref16: true,
+          mode: "cmti",
+          storage: undefined,
+          timestamp: "2024-01-02T03:04:05+03:00",
+        },
+      ],
+      [
+        "injectText",
+        "MTN",
+        "x",
+        {
+          order: undefined,
+          ref: undefined,
+          ref16: undefined,
+          mode: undefined,
+          storage: undefined,
+          timestamp: undefined,
+        },
+      ],
+    ]);
+  });
+  it("turns status reports on with after_ms and status, off with off: true", async () => {
+    const { server, calls } = fakeSim();
+    assert.deepEqual(
+      await server.handle('{"id":1,"op":"status_reports","args":{"after_ms":500,"status":65}}'),
+      {
+        id: 1,
+        ok: true,
+        result: null,
+      },
+    );
+    await server.handle('{"id":2,"op":"status_reports","args":{"off":true}}');
+    assert.deepEqual(calls, [
+      ["statusReports", { after_ms: 500, status: 65 }],
+      ["statusReports", null],
+    ]);
+  });
   const bad: [string, string, RegExp][] = [
     ["bad JSON", "{nope", /bad JSON/],
     ["an unknown op", '{"id":1,"op":"explode"}', /unknown op/],
@@ -53,6 +122,28 @@ describe("SimControlServer.handle", () => {
     ["a wrong argument type", '{"id":1,"op":"power","args":{"on":"yes"}}', /boolean/],
     ["a bad mode", '{"id":1,"op":"inject_sms","args":{"pdu":"00","mode":"x"}}', /cmti or cmt/],
     ["a throwing op", '{"id":1,"op":"hang"}', /boom/],
+    ["inject_text without text", '{"id":1,"op":"inject_text","args":{"from":"+1"}}', /text must be a string/],
+    [
+      "inject_text with a bad order",
+      '{"id":1,"op":"inject_text","args":{"from":"+1","text":"x","order":[1.5]}}',
+      /list of integers/,
+    ],
+    [
+      "inject_text with a bad mode",
+      '{"id":1,"op":"inject_text","args":{"from":"+1","text":"x","mode":"y"}}',
+      /cmti or cmt/,
+    ],
+    [
+      "inject_text with a non-boolean ref16",
+      '{"id":1,"op":"inject_text","args":{"from":"+1","text":"x","ref16":1}}',
+      /boolean/,
+    ],
+    [
+      "status_reports without status",
+      '{"id":1,"op":"status_reports","args":{"after_ms":10}}',
+      /status must be a number/,
+    ],
+    ["status_reports without arguments", '{"id":1,"op":"status_reports"}', /after_ms must be a number/],
   ];
   for (const [what, line, error] of bad) {
     it(`answers ${what} with an error reply instead of crashing`, async () => {
