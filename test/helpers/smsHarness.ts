@@ -57,6 +57,8 @@ export async function startSmsSite(o: {
   networks?: NetworkConfig[];
   timeScale?: number;
   quirkDirs?: string[];
+  /** Runs once the simulators are up, before the fleet and the SMS path start. */
+  beforeSms?: (sims: ModemSimulator[]) => void;
 }): Promise<SmsSite> {
   const linkDir = join(o.dir, "dev");
   const gpioDir = join(o.dir, "gpio");
@@ -71,6 +73,7 @@ export async function startSmsSite(o: {
       }),
   );
   for (const s of sims) await s.start();
+  o.beforeSms?.(sims);
   const db = openSmsDatabase(join(o.dir, "data"));
   const store = new SmsStore(db);
   let sms!: SmsService;
