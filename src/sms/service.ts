@@ -116,6 +116,7 @@ export class SmsService {
   private reference = Math.floor(Math.random() * 256);
   private stopping = false;
   private started = false;
+  private prunedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   readonly now: () => number;
@@ -413,6 +414,10 @@ export class SmsService {
     const now = this.now();
     const { sms } = this.d;
     try {
+      if (now - this.prunedAt > 3_600_000) {
+        this.prunedAt = now;
+        this.d.store.pruneHandovers(now - 2 * 86_400_000);
+      }
       // Expiry: messages nothing was sent of, past their time.
       for (const job of [...this.scheduler.all()]) {
         if (job.inflight || job.expiresAt > now) continue;
@@ -454,6 +459,29 @@ export class SmsService {
     } catch (err) {
       this.log.error(`SMS housekeeping failed: ${errorText(err)}`);
     }
+  }
+
+  /**
+   * A status report proved that a part left `unknown` by a crash did go: the message counts as sent
+   * (late `sms_sent`), and a multipart message halted there resumes with its remaining parts.
+   */
+  onUnknownResolved(seq: number, modem: string, resumable: boolean): void {
+    const m = this.d.store.messageBySeq(seq);
+    if (!m) return;
+    this.log.info(`SMS ${m.id}: a status report shows the part the crash left unknown did go`, { modem });
+    if (resumable) {
+      const job = jobOf(m);
+      job.modem = modem;
+      this.scheduler.add(job);
+      for (const s of this.senders.values()) s.wake();
+    } else if (m.state === "sent" || m.state === "delivered") {
+      this.d.bus.emit("sms_sent", { id: m.id, modem, to: m.to, parts: m.parts.length });
+    }
+  }
+
+  /** A message settled outside the senders (a negative report): no part of it is sent any more. */
+  forget(seq: number): void {
+    this.scheduler.remove(seq);
   }
 
   emitReceived(m: InMessageRow): void {
@@ -614,7 +642,10 @@ class ModemSender {
       part.state = "sent";
       this.modemFailures = 0;
       this.log.debug(`SMS ${job.id} part ${part.part}/${job.parts.length} sent, TP-MR ${mr?.[1] ?? "?"}`);
-      if (state === "sent") {
+      if (state !== "sending" && state !== "sent") {
+        // Settled meanwhile (a negative status report of an earlier part failed the message).
+        this.scheduler.remove(job.seq);
+      } else if (state === "sent") {
         this.scheduler.remove(job.seq);
         this.log.info(`SMS ${job.id} sent through ${this.modem}`, { to: job.to, parts: job.parts.length });
         this.svc.d.bus.emit("sms_sent", {
@@ -854,6 +885,8 @@ class ModemInbox {
           failed: decoded.failed,
           status: decoded.status,
           text: decoded.statusText,
+          recipient: decoded.recipient,
+          scts: Date.parse(decoded.scts) || now,
         },
         now,
       );
@@ -861,6 +894,8 @@ class ModemInbox {
         this.log.info(`status report for TP-MR ${decoded.mr} on ${this.modem} matches no SMS sent: dropped`);
         return true;
       }
+      if (r.resolvedUnknown) this.svc.onUnknownResolved(r.seq, this.modem, r.resumable);
+      if (r.messageState === "failed") this.svc.forget(r.seq);
       if (r.changed && (r.messageState === "delivered" || r.messageState === "failed")) {
         const msg = store.messageBySeq(r.seq);
         if (msg) {

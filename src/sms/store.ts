@@ -79,7 +79,9 @@ export const SMS_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (message_seq, part)
       );
       CREATE INDEX out_parts_mr ON out_parts(modem, mr) WHERE mr IS NOT NULL;
-      CREATE INDEX out_parts_handed ON out_parts(modem, handed_at) WHERE handed_at IS NOT NULL;
+      -- Every PDU handed to a modem (retries included): what a SIM plan's daily cap counts.
+      CREATE TABLE handovers (modem TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE INDEX handovers_modem_at ON handovers(modem, at);
       CREATE TABLE in_parts (
         id INTEGER PRIMARY KEY,
         modem TEXT NOT NULL,
@@ -342,6 +344,10 @@ export function missingPartMarker(seq: number, total: number): string {
   return `[part ${seq} of ${total} missing]`;
 }
 
+function digitsOf(number: string): string {
+  return number.replace(/^\+/, "");
+}
+
 /** The TPDU of a PDU (without its SMSC field), for "the same PDU seen again". */
 function tpduOf(pdu: string): string {
   const hex = pdu.replace(/\s+/g, "").toUpperCase();
@@ -389,10 +395,13 @@ export class SmsStore {
       handPart: p(`UPDATE out_parts SET state = 'sending', modem = @modem, handed_at = @at,
         attempts = attempts + 1, error = NULL WHERE message_seq = @seq AND part = @part`),
       bindMsg: p(`UPDATE out_messages SET state = 'sending', modem = COALESCE(modem, @modem),
-        bound_at = COALESCE(bound_at, @at) WHERE seq = @seq`),
+        bound_at = COALESCE(bound_at, @at) WHERE seq = @seq AND state IN ('queued','sending')`),
+      handover: p("INSERT INTO handovers (modem, at) VALUES (?, ?)"),
       sentPart: p(`UPDATE out_parts SET state = 'sent', mr = @mr, sent_at = @at, error = NULL
         WHERE message_seq = @seq AND part = @part`),
       countParts: p(`SELECT state, COUNT(*) AS n FROM out_parts WHERE message_seq = ? GROUP BY state`),
+      setOpenMsgState: p(`UPDATE out_messages SET state = @state, done_at = @done_at
+        WHERE seq = @seq AND state IN ('queued','sending')`),
       setMsgState: p(`UPDATE out_messages SET state = @state, done_at = @done_at,
         error_code = COALESCE(@error_code, error_code), error = COALESCE(@error, error) WHERE seq = @seq`),
       retryPart: p(
@@ -405,7 +414,7 @@ export class SmsStore {
           THEN modem ELSE NULL END,
         bound_at = CASE WHEN EXISTS (SELECT 1 FROM out_parts WHERE message_seq = @seq AND state = 'sent')
           THEN bound_at ELSE NULL END
-        WHERE seq = @seq`),
+        WHERE seq = @seq AND state IN ('queued','sending')`),
       failOpenParts: p(`UPDATE out_parts SET state = 'failed', error = COALESCE(@error, error)
         WHERE message_seq = @seq AND state IN ('queued','sending')`),
       unknownParts: p(`UPDATE out_parts SET state = 'unknown', error = @error
@@ -417,6 +426,10 @@ export class SmsStore {
       byMr: p(`SELECT p.message_seq, p.part FROM out_parts p
         WHERE p.modem = ? AND p.mr = ? AND p.sent_at >= ? AND p.state IN ('sent','delivered','failed')
         ORDER BY p.sent_at DESC LIMIT 1`),
+      unknownFor: p(`SELECT p.message_seq, p.part, p.handed_at FROM out_parts p
+        JOIN out_messages m ON m.seq = p.message_seq
+        WHERE p.modem = ? AND p.state = 'unknown' AND p.handed_at >= ?
+          AND replace(m.to_number, '+', '') = ?`),
       report: p(`UPDATE out_parts SET state = @state, report_status = @status, report_at = @at
         WHERE message_seq = @seq AND part = @part`),
       reportPending: p(`UPDATE out_parts SET report_status = @status, report_at = @at
@@ -424,7 +437,8 @@ export class SmsStore {
       stats: p("SELECT state, COUNT(*) AS n FROM out_messages GROUP BY state"),
       oldest: p("SELECT MIN(created_at) AS t FROM out_messages WHERE state IN ('queued','sending')"),
       pendingCount: p("SELECT COUNT(*) AS n FROM out_messages WHERE state IN ('queued','sending')"),
-      handedSince: p(`SELECT COUNT(*) AS n FROM out_parts WHERE modem = ? AND handed_at >= ?`),
+      handedSince: p("SELECT COUNT(*) AS n FROM handovers WHERE modem = ? AND at >= ?"),
+      pruneHandovers: p("DELETE FROM handovers WHERE at < ?"),
       // incoming
       inInsert: p(`INSERT OR IGNORE INTO in_parts
         (modem, pdu_sha, dedupe_key, pdu, received_at, originator, scts, ref, total, seq, text, error)
@@ -538,6 +552,7 @@ export class SmsStore {
     const tx = this.db.transaction(() => {
       this.s.handPart.run({ seq, part, modem, at: now });
       this.s.bindMsg.run({ seq, modem, at: now });
+      this.s.handover.run(modem, now);
     });
     tx();
   }
@@ -549,10 +564,10 @@ export class SmsStore {
       const counts = this.partCounts(seq);
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       if ((counts.sent ?? 0) + (counts.delivered ?? 0) === total) {
-        this.s.setMsgState.run({ seq, state: "sent", done_at: now, error_code: null, error: null });
-        return "sent";
+        // Only from an open state: a message a report already failed stays failed.
+        if (this.s.setOpenMsgState.run({ seq, state: "sent", done_at: now }).changes === 1) return "sent";
       }
-      return "sending";
+      return (this.s.msgBySeq.get(seq) as RawOutMessage).state;
     });
     return tx();
   }
@@ -615,17 +630,49 @@ export class SmsStore {
     modem: string,
     mr: number,
     since: number,
-    report: { delivered: boolean; failed: boolean; status: number; text: string },
+    report: { delivered: boolean; failed: boolean; status: number; text: string; recipient?: string; scts?: number },
     now: number,
-  ): { seq: number; part: number; messageState: OutState; changed: boolean } | undefined {
+  ):
+    | { seq: number; part: number; messageState: OutState; changed: boolean; resolvedUnknown: boolean; resumable: boolean }
+    | undefined {
     const tx = this.db.transaction(() => {
-      const hit = this.s.byMr.get(modem, mr, since) as { message_seq: number; part: number } | undefined;
+      let hit = this.s.byMr.get(modem, mr, since) as { message_seq: number; part: number } | undefined;
+      let resolvedUnknown = false;
+      if (!hit && report.recipient) {
+        // No SMS of ours with this TP-MR: it may be one a crash left `unknown` (the modem sent it, we never
+        // heard the +CMGS). A report for its recipient from its modem is the evidence that it went.
+        const cands = this.s.unknownFor.all(modem, since, digitsOf(report.recipient)) as {
+          message_seq: number;
+          part: number;
+          handed_at: number;
+        }[];
+        const at = report.scts ?? now;
+        cands.sort((a, b) => Math.abs(a.handed_at - at) - Math.abs(b.handed_at - at));
+        const c = cands[0];
+        if (c) {
+          this.s.sentPart.run({ seq: c.message_seq, part: c.part, mr, at: c.handed_at });
+          hit = { message_seq: c.message_seq, part: c.part };
+          resolvedUnknown = true;
+          const counts = this.partCounts(c.message_seq);
+          if ((counts.unknown ?? 0) === 0) {
+            const queued = (counts.queued ?? 0) > 0;
+            this.s.setMsgState.run({
+              seq: c.message_seq,
+              state: queued ? "sending" : "sent",
+              done_at: queued ? null : now,
+              error_code: null,
+              error: null,
+            });
+          }
+        }
+      }
       if (!hit) return undefined;
       const seq = hit.message_seq;
       const before = (this.s.msgBySeq.get(seq) as RawOutMessage).state;
+      const resumable = before === "sending" && resolvedUnknown;
       if (!report.delivered && !report.failed) {
         this.s.reportPending.run({ seq, part: hit.part, status: report.status, at: now });
-        return { seq, part: hit.part, messageState: before, changed: false };
+        return { seq, part: hit.part, messageState: before, changed: resolvedUnknown, resolvedUnknown, resumable };
       }
       this.s.report.run({
         seq,
@@ -637,6 +684,7 @@ export class SmsStore {
       let state: OutState = before;
       if (report.failed && before !== "failed") {
         state = "failed";
+        this.s.failOpenParts.run({ seq, error: `part ${hit.part} not delivered: ${report.text}` });
         this.s.setMsgState.run({
           seq,
           state,
@@ -652,7 +700,14 @@ export class SmsStore {
           this.s.setMsgState.run({ seq, state, done_at: now, error_code: null, error: null });
         }
       }
-      return { seq, part: hit.part, messageState: state, changed: state !== before };
+      return {
+        seq,
+        part: hit.part,
+        messageState: state,
+        changed: state !== before || resolvedUnknown,
+        resolvedUnknown,
+        resumable: resumable && state === "sending",
+      };
     });
     return tx();
   }
@@ -663,9 +718,14 @@ export class SmsStore {
     return out;
   }
 
-  /** Parts handed to `modem` since `since` (the daily cap counts them). */
+  /** PDUs handed to `modem` since `since`, every attempt counted (the daily cap counts them). */
   handedSince(modem: string, since: number): number {
     return (this.s.handedSince.get(modem, since) as { n: number }).n;
+  }
+
+  /** Forgets hand-overs older than `before` (only the daily cap reads them). */
+  pruneHandovers(before: number): void {
+    this.s.pruneHandovers.run(before);
   }
 
   pendingCount(): number {

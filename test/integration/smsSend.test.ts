@@ -3,13 +3,14 @@
  * SQLite file). Each test reads back what the simulated network received (`sentPdus()`), decoded.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isSiteError } from "../../src/core/errors.js";
+import { silentLogger } from "../../src/core/logger.js";
 import { decodePdu } from "../../src/sms/pdu/deliver.js";
+import { SmsService } from "../../src/sms/service.js";
 import { tempDir, waitFor } from "../helpers/fleetHarness.js";
-import { type SmsSite, startSmsSite } from "../helpers/smsHarness.js";
+import { type SmsSite, startSmsSite, TEST_SMS } from "../helpers/smsHarness.js";
 
 let root: ReturnType<typeof tempDir>;
 before(() => {
@@ -414,11 +415,13 @@ describe("stopping with an SMS in the modem's hands", () => {
     }
   });
 
-  it("marks it unknown, never to be resent, when the deadline passes first", async () => {
+  it("marks it unknown, never to be resent, when the deadline passes first; a later status report proves it went", async () => {
     const dir = join(root.dir, "stop-unknown");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, ".keep"), "");
-    const site = await startSmsSite({ dir, modems: [{ id: "m1" }] });
+    // The network answers +CMGS 200 ms after the PDU and reports delivery 1 s after that.
+    const site = await startSmsSite({
+      dir,
+      modems: [{ id: "m1", sim: { statusReports: { after_ms: 20_000, status: 0 } } }],
+    });
     try {
       await site.waitReady();
       site.sims[0]!.setDelay(4000);
@@ -427,6 +430,27 @@ describe("stopping with an SMS in the modem's hands", () => {
       await site.sms.stop(Date.now() + 50);
       assert.equal(site.sms.status(r.id)?.state, "unknown");
       assert.equal(site.of("sms_failed").find((e) => e.id === r.id)?.code, "sms.unknown");
+      site.sims[0]!.setDelay(0);
+      // A new SMS path on the same store and modems (what a restart gives), before the report comes.
+      const again = new SmsService({
+        sms: { ...TEST_SMS },
+        networks: [{ name: "local", prefixes: ["+"], max_per_loop: 10 }],
+        store: site.store,
+        modems: { list: () => site.h.fleet.list(), get: (id) => site.h.fleet.get(id) },
+        bus: site.h.bus,
+        logger: silentLogger(),
+      });
+      again.start();
+      try {
+        await waitFor("delivered", () => again.status(r.id)?.state === "delivered", 10_000);
+        assert.ok(
+          site.of("sms_sent").find((e) => e.id === r.id),
+          "a late sms_sent",
+        );
+        assert.equal(site.sims[0]!.sentPdus().length, 1, "sent once, never again");
+      } finally {
+        await again.stop();
+      }
     } finally {
       await site.stop();
     }
