@@ -3,10 +3,12 @@
  * SQLite file). Each test reads back what the simulated network received (`sentPdus()`), decoded.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isSiteError } from "../../src/core/errors.js";
 import { silentLogger } from "../../src/core/logger.js";
+import { dataPath } from "../../src/core/paths.js";
 import { decodePdu } from "../../src/sms/pdu/deliver.js";
 import { SmsService } from "../../src/sms/service.js";
 import { tempDir, waitFor } from "../helpers/fleetHarness.js";
@@ -201,6 +203,36 @@ describe("sending SMS through simulated modems", () => {
       }
       const byM2 = site.of("sms_sent").filter((e) => e.modem === "m2").length;
       assert.ok(byM2 >= 8, `the second modem took over (${byM2} sent by m2)`);
+    });
+  });
+
+  it("fails over when the first modem hangs mid-queue (a +CMGS without answer: unknown, not resent)", async () => {
+    // The generic profile with a 2 s +CMGS bound instead of 60 s, so that the hang shows quickly.
+    const quirks = join(root.dir, "quirks-fast-cmgs");
+    mkdirSync(quirks, { recursive: true });
+    const generic = JSON.parse(readFileSync(dataPath("modem", "quirks", "generic.json"), "utf8"));
+    generic.timeouts_ms = { ...generic.timeouts_ms, cmgs: 2000 };
+    writeFileSync(join(quirks, "generic.json"), JSON.stringify(generic));
+    await withSite("hang", { modems: [{ id: "m1" }, { id: "m2" }], quirkDirs: [quirks] }, async (site) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const to = `+2567720002${String(i).padStart(2, "0")}`;
+        ids.push((await site.sms.enqueue({ to, text: `hang ${i}`, source: "test" })).id);
+      }
+      await waitFor("a few sent", () => site.of("sms_sent").length >= 2, 15_000);
+      site.sims[0]!.hang();
+      await waitFor(
+        "every message settled",
+        () => ids.every((id) => ["sent", "unknown"].includes(site.sms.status(id)?.state ?? "")),
+        30_000,
+      );
+      const texts = allSent(site).map((s) => s.text);
+      assert.equal(new Set(texts).size, texts.length, `nothing twice: ${texts}`);
+      const unknown = ids.filter((id) => site.sms.status(id)?.state === "unknown");
+      assert.ok(unknown.length <= 1, "at most the SMS the modem held when it hung is unknown");
+      assert.ok(site.of("sms_sent").filter((e) => e.modem === "m2").length >= 6, "m2 took over");
+      // The hung modem is walked down the recovery ladder meanwhile.
+      await waitFor("m1 recovering", () => site.h.events.some((e) => e.name === "modem_recovery"), 20_000);
     });
   });
 
