@@ -143,6 +143,11 @@ export const SMS_SCHEMA: JsonSchema = section("SMS", "Outgoing SMS policy.", {
     "How long the parts of an incoming concatenated SMS wait for the missing ones before it is delivered with a marker.",
     { type: "integer", minimum: 10, maximum: 604800, default: 3600, unit: "s", requires_restart: false },
   ),
+  retention_days: key(
+    "Retention",
+    "Settled SMS (sent, delivered, failed, expired, unknown) and received ones are deleted from the database this many days after.",
+    { type: "integer", minimum: 1, maximum: 3650, default: 30, requires_restart: false },
+  ),
   sweep_interval_s: key(
     "Storage sweep interval",
     "Time between two reads of each modem's SMS storage for messages whose notification was missed.",

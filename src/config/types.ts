@@ -87,6 +87,8 @@ export interface SmsConfig {
   failover_after_s: number;
   /** Incoming parts wait this long for the missing ones, s. Default 3600. */
   reassembly_timeout_s: number;
+  /** Settled and received SMS are deleted after this many days, 1..3650. Default 30. */
+  retention_days: number;
   /** Modem SMS storage read every this long, s. Default 60. */
   sweep_interval_s: number;
 }

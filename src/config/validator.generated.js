@@ -1320,10 +1320,10 @@ errors++;
 }
 }
 }
-if(data28.sweep_interval_s !== undefined){
-let data42 = data28.sweep_interval_s;
+if(data28.retention_days !== undefined){
+let data42 = data28.retention_days;
 if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err103 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.sweep_interval_s.type,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data42};
+const err103 = {instancePath:instancePath+"/sms/retention_days",schemaPath:"#/properties/sms/properties/retention_days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.retention_days.type,parentSchema:schema31.properties.sms.properties.retention_days,data:data42};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1333,8 +1333,8 @@ vErrors.push(err103);
 errors++;
 }
 if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 86400 || isNaN(data42)){
-const err104 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data42};
+if(data42 > 3650 || isNaN(data42)){
+const err104 = {instancePath:instancePath+"/sms/retention_days",schemaPath:"#/properties/sms/properties/retention_days/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3650},message:"must be <= 3650",schema:3650,parentSchema:schema31.properties.sms.properties.retention_days,data:data42};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1343,8 +1343,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(data42 < 5 || isNaN(data42)){
-const err105 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data42};
+if(data42 < 1 || isNaN(data42)){
+const err105 = {instancePath:instancePath+"/sms/retention_days",schemaPath:"#/properties/sms/properties/retention_days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.sms.properties.retention_days,data:data42};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1355,9 +1355,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err106 = {instancePath:instancePath+"/sms",schemaPath:"#/properties/sms/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sms.type,parentSchema:schema31.properties.sms,data:data28};
+if(data28.sweep_interval_s !== undefined){
+let data43 = data28.sweep_interval_s;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err106 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sms.properties.sweep_interval_s.type,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data43};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1366,13 +1367,9 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-if(data.gpio !== undefined){
-let data43 = data.gpio;
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-for(const key6 in data43){
-if(!(((key6 === "driver") || (key6 === "sim_dir")) || (key6 === "chip_label"))){
-const err107 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.gpio,data:data43};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 86400 || isNaN(data43)){
+const err107 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data43};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1381,11 +1378,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-if(data43.driver !== undefined){
-let data44 = data43.driver;
-if(typeof data44 !== "string"){
-const err108 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.driver.type,parentSchema:schema31.properties.gpio.properties.driver,data:data44};
+if(data43 < 5 || isNaN(data43)){
+const err108 = {instancePath:instancePath+"/sms/sweep_interval_s",schemaPath:"#/properties/sms/properties/sweep_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sms.properties.sweep_interval_s,data:data43};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1394,8 +1388,11 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(!((data44 === "onoff") || (data44 === "sim"))){
-const err109 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/enum",keyword:"enum",params:{allowedValues: schema31.properties.gpio.properties.driver.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.gpio.properties.driver.enum,parentSchema:schema31.properties.gpio.properties.driver,data:data44};
+}
+}
+}
+else {
+const err109 = {instancePath:instancePath+"/sms",schemaPath:"#/properties/sms/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sms.type,parentSchema:schema31.properties.sms,data:data28};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1405,11 +1402,12 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data43.sim_dir !== undefined){
-let data45 = data43.sim_dir;
-if(typeof data45 === "string"){
-if(!pattern5.test(data45)){
-const err110 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.gpio.properties.sim_dir,data:data45};
+if(data.gpio !== undefined){
+let data44 = data.gpio;
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+for(const key6 in data44){
+if(!(((key6 === "driver") || (key6 === "sim_dir")) || (key6 === "chip_label"))){
+const err110 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.gpio,data:data44};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1419,8 +1417,10 @@ vErrors.push(err110);
 errors++;
 }
 }
-else {
-const err111 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.sim_dir.type,parentSchema:schema31.properties.gpio.properties.sim_dir,data:data45};
+if(data44.driver !== undefined){
+let data45 = data44.driver;
+if(typeof data45 !== "string"){
+const err111 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.driver.type,parentSchema:schema31.properties.gpio.properties.driver,data:data45};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1429,12 +1429,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-if(data43.chip_label !== undefined){
-let data46 = data43.chip_label;
-if(typeof data46 === "string"){
-if(!pattern17.test(data46)){
-const err112 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.gpio.properties.chip_label,data:data46};
+if(!((data45 === "onoff") || (data45 === "sim"))){
+const err112 = {instancePath:instancePath+"/gpio/driver",schemaPath:"#/properties/gpio/properties/driver/enum",keyword:"enum",params:{allowedValues: schema31.properties.gpio.properties.driver.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.gpio.properties.driver.enum,parentSchema:schema31.properties.gpio.properties.driver,data:data45};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1444,8 +1440,11 @@ vErrors.push(err112);
 errors++;
 }
 }
-else {
-const err113 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.chip_label.type,parentSchema:schema31.properties.gpio.properties.chip_label,data:data46};
+if(data44.sim_dir !== undefined){
+let data46 = data44.sim_dir;
+if(typeof data46 === "string"){
+if(!pattern5.test(data46)){
+const err113 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.gpio.properties.sim_dir,data:data46};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1455,9 +1454,8 @@ vErrors.push(err113);
 errors++;
 }
 }
-}
 else {
-const err114 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.gpio.type,parentSchema:schema31.properties.gpio,data:data43};
+const err114 = {instancePath:instancePath+"/gpio/sim_dir",schemaPath:"#/properties/gpio/properties/sim_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.sim_dir.type,parentSchema:schema31.properties.gpio.properties.sim_dir,data:data46};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1467,12 +1465,11 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data.leds !== undefined){
-let data47 = data.leds;
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-for(const key7 in data47){
-if(!((key7 === "status") || (key7 === "uplink"))){
-const err115 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.leds,data:data47};
+if(data44.chip_label !== undefined){
+let data47 = data44.chip_label;
+if(typeof data47 === "string"){
+if(!pattern17.test(data47)){
+const err115 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.gpio.properties.chip_label,data:data47};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1482,10 +1479,8 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data47.status !== undefined){
-let data48 = data47.status;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err116 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.status.type,parentSchema:schema31.properties.leds.properties.status,data:data48};
+else {
+const err116 = {instancePath:instancePath+"/gpio/chip_label",schemaPath:"#/properties/gpio/properties/chip_label/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.gpio.properties.chip_label.type,parentSchema:schema31.properties.gpio.properties.chip_label,data:data47};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1494,9 +1489,10 @@ vErrors.push(err116);
 }
 errors++;
 }
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 > 1023 || isNaN(data48)){
-const err117 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.status,data:data48};
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/gpio",schemaPath:"#/properties/gpio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.gpio.type,parentSchema:schema31.properties.gpio,data:data44};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1505,8 +1501,13 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(data48 < 0 || isNaN(data48)){
-const err118 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.status,data:data48};
+}
+if(data.leds !== undefined){
+let data48 = data.leds;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key7 in data48){
+if(!((key7 === "status") || (key7 === "uplink"))){
+const err118 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.leds,data:data48};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1516,11 +1517,10 @@ vErrors.push(err118);
 errors++;
 }
 }
-}
-if(data47.uplink !== undefined){
-let data49 = data47.uplink;
+if(data48.status !== undefined){
+let data49 = data48.status;
 if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err119 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.uplink.type,parentSchema:schema31.properties.leds.properties.uplink,data:data49};
+const err119 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.status.type,parentSchema:schema31.properties.leds.properties.status,data:data49};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1531,7 +1531,7 @@ errors++;
 }
 if((typeof data49 == "number") && (isFinite(data49))){
 if(data49 > 1023 || isNaN(data49)){
-const err120 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.uplink,data:data49};
+const err120 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.status,data:data49};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1541,7 +1541,7 @@ vErrors.push(err120);
 errors++;
 }
 if(data49 < 0 || isNaN(data49)){
-const err121 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.uplink,data:data49};
+const err121 = {instancePath:instancePath+"/leds/status",schemaPath:"#/properties/leds/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.status,data:data49};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1552,9 +1552,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err122 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.leds.type,parentSchema:schema31.properties.leds,data:data47};
+if(data48.uplink !== undefined){
+let data50 = data48.uplink;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err122 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.leds.properties.uplink.type,parentSchema:schema31.properties.leds.properties.uplink,data:data50};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1563,13 +1564,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-if(data.sip !== undefined){
-let data50 = data.sip;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-for(const key8 in data50){
-if(!(((((((key8 === "listen") || (key8 === "domain")) || (key8 === "numbering")) || (key8 === "trusted")) || (key8 === "auth")) || (key8 === "upstream")) || (key8 === "inbound_default"))){
-const err123 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip,data:data50};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 > 1023 || isNaN(data50)){
+const err123 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1023},message:"must be <= 1023",schema:1023,parentSchema:schema31.properties.leds.properties.uplink,data:data50};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1578,12 +1575,8 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-if(data50.listen !== undefined){
-let data51 = data50.listen;
-if(typeof data51 === "string"){
-if(!(formats0.validate(data51))){
-const err124 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.sip.properties.listen,data:data51};
+if(data50 < 0 || isNaN(data50)){
+const err124 = {instancePath:instancePath+"/leds/uplink",schemaPath:"#/properties/leds/properties/uplink/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.leds.properties.uplink,data:data50};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1593,8 +1586,10 @@ vErrors.push(err124);
 errors++;
 }
 }
+}
+}
 else {
-const err125 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.listen.type,parentSchema:schema31.properties.sip.properties.listen,data:data51};
+const err125 = {instancePath:instancePath+"/leds",schemaPath:"#/properties/leds/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.leds.type,parentSchema:schema31.properties.leds,data:data48};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1604,11 +1599,12 @@ vErrors.push(err125);
 errors++;
 }
 }
-if(data50.domain !== undefined){
-let data52 = data50.domain;
-if(typeof data52 === "string"){
-if(!pattern18.test(data52)){
-const err126 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9.-]{1,253}$"},message:"must match pattern \""+"^[A-Za-z0-9.-]{1,253}$"+"\"",schema:"^[A-Za-z0-9.-]{1,253}$",parentSchema:schema31.properties.sip.properties.domain,data:data52};
+if(data.sip !== undefined){
+let data51 = data.sip;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+for(const key8 in data51){
+if(!(((((((key8 === "listen") || (key8 === "domain")) || (key8 === "numbering")) || (key8 === "trusted")) || (key8 === "auth")) || (key8 === "upstream")) || (key8 === "inbound_default"))){
+const err126 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip,data:data51};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1618,8 +1614,11 @@ vErrors.push(err126);
 errors++;
 }
 }
-else {
-const err127 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.domain.type,parentSchema:schema31.properties.sip.properties.domain,data:data52};
+if(data51.listen !== undefined){
+let data52 = data51.listen;
+if(typeof data52 === "string"){
+if(!(formats0.validate(data52))){
+const err127 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.sip.properties.listen,data:data52};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1629,12 +1628,8 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data50.numbering !== undefined){
-let data53 = data50.numbering;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-for(const key9 in data53){
-if(!(((key9 === "country_code") || (key9 === "national_prefix")) || (key9 === "international_prefix"))){
-const err128 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.numbering,data:data53};
+else {
+const err128 = {instancePath:instancePath+"/sip/listen",schemaPath:"#/properties/sip/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.listen.type,parentSchema:schema31.properties.sip.properties.listen,data:data52};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1644,11 +1639,11 @@ vErrors.push(err128);
 errors++;
 }
 }
-if(data53.country_code !== undefined){
-let data54 = data53.country_code;
-if(typeof data54 === "string"){
-if(!pattern19.test(data54)){
-const err129 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]{0,2})?$"},message:"must match pattern \""+"^([1-9][0-9]{0,2})?$"+"\"",schema:"^([1-9][0-9]{0,2})?$",parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data54};
+if(data51.domain !== undefined){
+let data53 = data51.domain;
+if(typeof data53 === "string"){
+if(!pattern18.test(data53)){
+const err129 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9.-]{1,253}$"},message:"must match pattern \""+"^[A-Za-z0-9.-]{1,253}$"+"\"",schema:"^[A-Za-z0-9.-]{1,253}$",parentSchema:schema31.properties.sip.properties.domain,data:data53};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1659,7 +1654,7 @@ errors++;
 }
 }
 else {
-const err130 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.country_code.type,parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data54};
+const err130 = {instancePath:instancePath+"/sip/domain",schemaPath:"#/properties/sip/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.domain.type,parentSchema:schema31.properties.sip.properties.domain,data:data53};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1669,11 +1664,12 @@ vErrors.push(err130);
 errors++;
 }
 }
-if(data53.national_prefix !== undefined){
-let data55 = data53.national_prefix;
-if(typeof data55 === "string"){
-if(!pattern20.test(data55)){
-const err131 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data55};
+if(data51.numbering !== undefined){
+let data54 = data51.numbering;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+for(const key9 in data54){
+if(!(((key9 === "country_code") || (key9 === "national_prefix")) || (key9 === "international_prefix"))){
+const err131 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.numbering,data:data54};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1683,8 +1679,11 @@ vErrors.push(err131);
 errors++;
 }
 }
-else {
-const err132 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.national_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data55};
+if(data54.country_code !== undefined){
+let data55 = data54.country_code;
+if(typeof data55 === "string"){
+if(!pattern19.test(data55)){
+const err132 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/pattern",keyword:"pattern",params:{pattern: "^([1-9][0-9]{0,2})?$"},message:"must match pattern \""+"^([1-9][0-9]{0,2})?$"+"\"",schema:"^([1-9][0-9]{0,2})?$",parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data55};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1694,11 +1693,8 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data53.international_prefix !== undefined){
-let data56 = data53.international_prefix;
-if(typeof data56 === "string"){
-if(!pattern20.test(data56)){
-const err133 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data56};
+else {
+const err133 = {instancePath:instancePath+"/sip/numbering/country_code",schemaPath:"#/properties/sip/properties/numbering/properties/country_code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.country_code.type,parentSchema:schema31.properties.sip.properties.numbering.properties.country_code,data:data55};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1708,8 +1704,11 @@ vErrors.push(err133);
 errors++;
 }
 }
-else {
-const err134 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.international_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data56};
+if(data54.national_prefix !== undefined){
+let data56 = data54.national_prefix;
+if(typeof data56 === "string"){
+if(!pattern20.test(data56)){
+const err134 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data56};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1719,9 +1718,8 @@ vErrors.push(err134);
 errors++;
 }
 }
-}
 else {
-const err135 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.numbering.type,parentSchema:schema31.properties.sip.properties.numbering,data:data53};
+const err135 = {instancePath:instancePath+"/sip/numbering/national_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/national_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.national_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.national_prefix,data:data56};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1731,15 +1729,11 @@ vErrors.push(err135);
 errors++;
 }
 }
-if(data50.trusted !== undefined){
-let data57 = data50.trusted;
-if(Array.isArray(data57)){
-const len4 = data57.length;
-for(let i6=0; i6<len4; i6++){
-let data58 = data57[i6];
-if(typeof data58 === "string"){
-if(!(formats2.validate(data58))){
-const err136 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/format",keyword:"format",params:{format: "cidr"},message:"must match format \""+"cidr"+"\"",schema:"cidr",parentSchema:schema31.properties.sip.properties.trusted.items,data:data58};
+if(data54.international_prefix !== undefined){
+let data57 = data54.international_prefix;
+if(typeof data57 === "string"){
+if(!pattern20.test(data57)){
+const err136 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/pattern",keyword:"pattern",params:{pattern: "^[0-9]{0,4}$"},message:"must match pattern \""+"^[0-9]{0,4}$"+"\"",schema:"^[0-9]{0,4}$",parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data57};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1750,7 +1744,7 @@ errors++;
 }
 }
 else {
-const err137 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.trusted.items.type,parentSchema:schema31.properties.sip.properties.trusted.items,data:data58};
+const err137 = {instancePath:instancePath+"/sip/numbering/international_prefix",schemaPath:"#/properties/sip/properties/numbering/properties/international_prefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.numbering.properties.international_prefix.type,parentSchema:schema31.properties.sip.properties.numbering.properties.international_prefix,data:data57};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1760,18 +1754,9 @@ vErrors.push(err137);
 errors++;
 }
 }
-let i7 = data57.length;
-let j2;
-if(i7 > 1){
-const indices2 = {};
-for(;i7--;){
-let item2 = data57[i7];
-if(typeof item2 !== "string"){
-continue;
 }
-if(typeof indices2[item2] == "number"){
-j2 = indices2[item2];
-const err138 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i7+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.trusted,data:data57};
+else {
+const err138 = {instancePath:instancePath+"/sip/numbering",schemaPath:"#/properties/sip/properties/numbering/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.numbering.type,parentSchema:schema31.properties.sip.properties.numbering,data:data54};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1779,14 +1764,17 @@ else {
 vErrors.push(err138);
 }
 errors++;
-break;
-}
-indices2[item2] = i7;
 }
 }
-}
-else {
-const err139 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.trusted.type,parentSchema:schema31.properties.sip.properties.trusted,data:data57};
+if(data51.trusted !== undefined){
+let data58 = data51.trusted;
+if(Array.isArray(data58)){
+const len4 = data58.length;
+for(let i6=0; i6<len4; i6++){
+let data59 = data58[i6];
+if(typeof data59 === "string"){
+if(!(formats2.validate(data59))){
+const err139 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/format",keyword:"format",params:{format: "cidr"},message:"must match format \""+"cidr"+"\"",schema:"cidr",parentSchema:schema31.properties.sip.properties.trusted.items,data:data59};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1796,12 +1784,8 @@ vErrors.push(err139);
 errors++;
 }
 }
-if(data50.auth !== undefined){
-let data59 = data50.auth;
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-for(const key10 in data59){
-if(!((key10 === "realm") || (key10 === "users"))){
-const err140 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.auth,data:data59};
+else {
+const err140 = {instancePath:instancePath+"/sip/trusted/" + i6,schemaPath:"#/properties/sip/properties/trusted/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.trusted.items.type,parentSchema:schema31.properties.sip.properties.trusted.items,data:data59};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1811,11 +1795,18 @@ vErrors.push(err140);
 errors++;
 }
 }
-if(data59.realm !== undefined){
-let data60 = data59.realm;
-if(typeof data60 === "string"){
-if(!pattern17.test(data60)){
-const err141 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data60};
+let i7 = data58.length;
+let j2;
+if(i7 > 1){
+const indices2 = {};
+for(;i7--;){
+let item2 = data58[i7];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err141 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i7+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.trusted,data:data58};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1823,10 +1814,14 @@ else {
 vErrors.push(err141);
 }
 errors++;
+break;
+}
+indices2[item2] = i7;
+}
 }
 }
 else {
-const err142 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.realm.type,parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data60};
+const err142 = {instancePath:instancePath+"/sip/trusted",schemaPath:"#/properties/sip/properties/trusted/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.trusted.type,parentSchema:schema31.properties.sip.properties.trusted,data:data58};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1836,14 +1831,12 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data59.users !== undefined){
-let data61 = data59.users;
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-for(const key11 in data61){
-const _errs207 = errors;
-if(typeof key11 === "string"){
-if(!pattern23.test(key11)){
-const err143 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._~+-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._~+-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._~+-]{1,64}$",parentSchema:schema31.properties.sip.properties.auth.properties.users.propertyNames,data:key11,propertyName:key11};
+if(data51.auth !== undefined){
+let data60 = data51.auth;
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+for(const key10 in data60){
+if(!((key10 === "realm") || (key10 === "users"))){
+const err143 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.auth,data:data60};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1853,9 +1846,11 @@ vErrors.push(err143);
 errors++;
 }
 }
-var valid24 = _errs207 === errors;
-if(!valid24){
-const err144 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema31.properties.sip.properties.auth.properties.users.propertyNames,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data61};
+if(data60.realm !== undefined){
+let data61 = data60.realm;
+if(typeof data61 === "string"){
+if(!pattern17.test(data61)){
+const err144 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data61};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1865,11 +1860,8 @@ vErrors.push(err144);
 errors++;
 }
 }
-for(const key12 in data61){
-let data62 = data61[key12];
-if(typeof data62 === "string"){
-if(func2(data62) < 1){
-const err145 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data62};
+else {
+const err145 = {instancePath:instancePath+"/sip/auth/realm",schemaPath:"#/properties/sip/properties/auth/properties/realm/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.realm.type,parentSchema:schema31.properties.sip.properties.auth.properties.realm,data:data61};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1879,8 +1871,14 @@ vErrors.push(err145);
 errors++;
 }
 }
-else {
-const err146 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.users.additionalProperties.type,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data62};
+if(data60.users !== undefined){
+let data62 = data60.users;
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+for(const key11 in data62){
+const _errs210 = errors;
+if(typeof key11 === "string"){
+if(!pattern23.test(key11)){
+const err146 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._~+-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._~+-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._~+-]{1,64}$",parentSchema:schema31.properties.sip.properties.auth.properties.users.propertyNames,data:key11,propertyName:key11};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1890,9 +1888,9 @@ vErrors.push(err146);
 errors++;
 }
 }
-}
-else {
-const err147 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.properties.users.type,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data61};
+var valid24 = _errs210 === errors;
+if(!valid24){
+const err147 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/propertyNames",keyword:"propertyNames",params:{propertyName: key11},message:"property name must be valid",schema:schema31.properties.sip.properties.auth.properties.users.propertyNames,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data62};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1902,9 +1900,11 @@ vErrors.push(err147);
 errors++;
 }
 }
-}
-else {
-const err148 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.type,parentSchema:schema31.properties.sip.properties.auth,data:data59};
+for(const key12 in data62){
+let data63 = data62[key12];
+if(typeof data63 === "string"){
+if(func2(data63) < 1){
+const err148 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data63};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1914,11 +1914,8 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data50.upstream !== undefined){
-let data63 = data50.upstream;
-if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
-if(data63.uri === undefined){
-const err149 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'",schema:schema31.properties.sip.properties.upstream.required,parentSchema:schema31.properties.sip.properties.upstream,data:data63};
+else {
+const err149 = {instancePath:instancePath+"/sip/auth/users/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sip/properties/auth/properties/users/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.auth.properties.users.additionalProperties.type,parentSchema:schema31.properties.sip.properties.auth.properties.users.additionalProperties,data:data63};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1927,9 +1924,10 @@ vErrors.push(err149);
 }
 errors++;
 }
-for(const key13 in data63){
-if(!((((((((key13 === "uri") || (key13 === "fallback")) || (key13 === "register")) || (key13 === "username")) || (key13 === "password")) || (key13 === "register_expires_s")) || (key13 === "keepalive_s")) || (key13 === "expiry_s"))){
-const err150 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.upstream,data:data63};
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/sip/auth/users",schemaPath:"#/properties/sip/properties/auth/properties/users/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.properties.users.type,parentSchema:schema31.properties.sip.properties.auth.properties.users,data:data62};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1939,11 +1937,9 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(data63.uri !== undefined){
-let data64 = data63.uri;
-if(typeof data64 === "string"){
-if(!pattern11.test(data64)){
-const err151 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data64};
+}
+else {
+const err151 = {instancePath:instancePath+"/sip/auth",schemaPath:"#/properties/sip/properties/auth/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.auth.type,parentSchema:schema31.properties.sip.properties.auth,data:data60};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1953,8 +1949,11 @@ vErrors.push(err151);
 errors++;
 }
 }
-else {
-const err152 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.uri.type,parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data64};
+if(data51.upstream !== undefined){
+let data64 = data51.upstream;
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.uri === undefined){
+const err152 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'",schema:schema31.properties.sip.properties.upstream.required,parentSchema:schema31.properties.sip.properties.upstream,data:data64};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1963,16 +1962,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-if(data63.fallback !== undefined){
-let data65 = data63.fallback;
-if(Array.isArray(data65)){
-const len5 = data65.length;
-for(let i8=0; i8<len5; i8++){
-let data66 = data65[i8];
-if(typeof data66 === "string"){
-if(!pattern11.test(data66)){
-const err153 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data66};
+for(const key13 in data64){
+if(!((((((((key13 === "uri") || (key13 === "fallback")) || (key13 === "register")) || (key13 === "username")) || (key13 === "password")) || (key13 === "register_expires_s")) || (key13 === "keepalive_s")) || (key13 === "expiry_s"))){
+const err153 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.sip.properties.upstream,data:data64};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1982,8 +1974,11 @@ vErrors.push(err153);
 errors++;
 }
 }
-else {
-const err154 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.fallback.items.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data66};
+if(data64.uri !== undefined){
+let data65 = data64.uri;
+if(typeof data65 === "string"){
+if(!pattern11.test(data65)){
+const err154 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data65};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1993,18 +1988,8 @@ vErrors.push(err154);
 errors++;
 }
 }
-let i9 = data65.length;
-let j3;
-if(i9 > 1){
-const indices3 = {};
-for(;i9--;){
-let item3 = data65[i9];
-if(typeof item3 !== "string"){
-continue;
-}
-if(typeof indices3[item3] == "number"){
-j3 = indices3[item3];
-const err155 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data65};
+else {
+const err155 = {instancePath:instancePath+"/sip/upstream/uri",schemaPath:"#/properties/sip/properties/upstream/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.uri.type,parentSchema:schema31.properties.sip.properties.upstream.properties.uri,data:data65};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2012,14 +1997,17 @@ else {
 vErrors.push(err155);
 }
 errors++;
-break;
-}
-indices3[item3] = i9;
 }
 }
-}
-else {
-const err156 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.upstream.properties.fallback.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data65};
+if(data64.fallback !== undefined){
+let data66 = data64.fallback;
+if(Array.isArray(data66)){
+const len5 = data66.length;
+for(let i8=0; i8<len5; i8++){
+let data67 = data66[i8];
+if(typeof data67 === "string"){
+if(!pattern11.test(data67)){
+const err156 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data67};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2029,10 +2017,8 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data63.register !== undefined){
-let data67 = data63.register;
-if(typeof data67 !== "boolean"){
-const err157 = {instancePath:instancePath+"/sip/upstream/register",schemaPath:"#/properties/sip/properties/upstream/properties/register/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.sip.properties.upstream.properties.register.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register,data:data67};
+else {
+const err157 = {instancePath:instancePath+"/sip/upstream/fallback/" + i8,schemaPath:"#/properties/sip/properties/upstream/properties/fallback/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.fallback.items.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback.items,data:data67};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2042,11 +2028,18 @@ vErrors.push(err157);
 errors++;
 }
 }
-if(data63.username !== undefined){
-let data68 = data63.username;
-if(typeof data68 === "string"){
-if(!pattern17.test(data68)){
-const err158 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data68};
+let i9 = data66.length;
+let j3;
+if(i9 > 1){
+const indices3 = {};
+for(;i9--;){
+let item3 = data66[i9];
+if(typeof item3 !== "string"){
+continue;
+}
+if(typeof indices3[item3] == "number"){
+j3 = indices3[item3];
+const err158 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)",schema:true,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data66};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2054,10 +2047,14 @@ else {
 vErrors.push(err158);
 }
 errors++;
+break;
+}
+indices3[item3] = i9;
+}
 }
 }
 else {
-const err159 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.username.type,parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data68};
+const err159 = {instancePath:instancePath+"/sip/upstream/fallback",schemaPath:"#/properties/sip/properties/upstream/properties/fallback/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.sip.properties.upstream.properties.fallback.type,parentSchema:schema31.properties.sip.properties.upstream.properties.fallback,data:data66};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2067,11 +2064,10 @@ vErrors.push(err159);
 errors++;
 }
 }
-if(data63.password !== undefined){
-let data69 = data63.password;
-if(typeof data69 === "string"){
-if(func2(data69) < 1){
-const err160 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data69};
+if(data64.register !== undefined){
+let data68 = data64.register;
+if(typeof data68 !== "boolean"){
+const err160 = {instancePath:instancePath+"/sip/upstream/register",schemaPath:"#/properties/sip/properties/upstream/properties/register/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.sip.properties.upstream.properties.register.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register,data:data68};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2081,8 +2077,11 @@ vErrors.push(err160);
 errors++;
 }
 }
-else {
-const err161 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.password.type,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data69};
+if(data64.username !== undefined){
+let data69 = data64.username;
+if(typeof data69 === "string"){
+if(!pattern17.test(data69)){
+const err161 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/pattern",keyword:"pattern",params:{pattern: "^\\S.*$"},message:"must match pattern \""+"^\\S.*$"+"\"",schema:"^\\S.*$",parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data69};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2092,10 +2091,8 @@ vErrors.push(err161);
 errors++;
 }
 }
-if(data63.register_expires_s !== undefined){
-let data70 = data63.register_expires_s;
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err162 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.register_expires_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data70};
+else {
+const err162 = {instancePath:instancePath+"/sip/upstream/username",schemaPath:"#/properties/sip/properties/upstream/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.username.type,parentSchema:schema31.properties.sip.properties.upstream.properties.username,data:data69};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2104,9 +2101,12 @@ vErrors.push(err162);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 86400 || isNaN(data70)){
-const err163 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data70};
+}
+if(data64.password !== undefined){
+let data70 = data64.password;
+if(typeof data70 === "string"){
+if(func2(data70) < 1){
+const err163 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data70};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2115,8 +2115,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-if(data70 < 60 || isNaN(data70)){
-const err164 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data70};
+}
+else {
+const err164 = {instancePath:instancePath+"/sip/upstream/password",schemaPath:"#/properties/sip/properties/upstream/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.upstream.properties.password.type,parentSchema:schema31.properties.sip.properties.upstream.properties.password,data:data70};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2126,11 +2127,10 @@ vErrors.push(err164);
 errors++;
 }
 }
-}
-if(data63.keepalive_s !== undefined){
-let data71 = data63.keepalive_s;
+if(data64.register_expires_s !== undefined){
+let data71 = data64.register_expires_s;
 if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
-const err165 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.keepalive_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data71};
+const err165 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.register_expires_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data71};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2140,8 +2140,8 @@ vErrors.push(err165);
 errors++;
 }
 if((typeof data71 == "number") && (isFinite(data71))){
-if(data71 > 3600 || isNaN(data71)){
-const err166 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data71};
+if(data71 > 86400 || isNaN(data71)){
+const err166 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data71};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2150,8 +2150,8 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(data71 < 5 || isNaN(data71)){
-const err167 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data71};
+if(data71 < 60 || isNaN(data71)){
+const err167 = {instancePath:instancePath+"/sip/upstream/register_expires_s",schemaPath:"#/properties/sip/properties/upstream/properties/register_expires_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.register_expires_s,data:data71};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2162,10 +2162,10 @@ errors++;
 }
 }
 }
-if(data63.expiry_s !== undefined){
-let data72 = data63.expiry_s;
+if(data64.keepalive_s !== undefined){
+let data72 = data64.keepalive_s;
 if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err168 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.expiry_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data72};
+const err168 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.keepalive_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data72};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2175,8 +2175,8 @@ vErrors.push(err168);
 errors++;
 }
 if((typeof data72 == "number") && (isFinite(data72))){
-if(data72 > 2592000 || isNaN(data72)){
-const err169 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000",schema:2592000,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data72};
+if(data72 > 3600 || isNaN(data72)){
+const err169 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data72};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2185,8 +2185,8 @@ vErrors.push(err169);
 }
 errors++;
 }
-if(data72 < 60 || isNaN(data72)){
-const err170 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data72};
+if(data72 < 5 || isNaN(data72)){
+const err170 = {instancePath:instancePath+"/sip/upstream/keepalive_s",schemaPath:"#/properties/sip/properties/upstream/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.sip.properties.upstream.properties.keepalive_s,data:data72};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2197,9 +2197,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err171 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.upstream.type,parentSchema:schema31.properties.sip.properties.upstream,data:data63};
+if(data64.expiry_s !== undefined){
+let data73 = data64.expiry_s;
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err171 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.sip.properties.upstream.properties.expiry_s.type,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data73};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2208,12 +2209,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-if(data50.inbound_default !== undefined){
-let data73 = data50.inbound_default;
-if(typeof data73 === "string"){
-if(!pattern11.test(data73)){
-const err172 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.inbound_default,data:data73};
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 > 2592000 || isNaN(data73)){
+const err172 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000",schema:2592000,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data73};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2222,9 +2220,8 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
-else {
-const err173 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.inbound_default.type,parentSchema:schema31.properties.sip.properties.inbound_default,data:data73};
+if(data73 < 60 || isNaN(data73)){
+const err173 = {instancePath:instancePath+"/sip/upstream/expiry_s",schemaPath:"#/properties/sip/properties/upstream/properties/expiry_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.sip.properties.upstream.properties.expiry_s,data:data73};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2235,8 +2232,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err174 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.type,parentSchema:schema31.properties.sip,data:data50};
+const err174 = {instancePath:instancePath+"/sip/upstream",schemaPath:"#/properties/sip/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.properties.upstream.type,parentSchema:schema31.properties.sip.properties.upstream,data:data64};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2246,12 +2244,11 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data.services !== undefined){
-let data74 = data.services;
-if(data74 && typeof data74 == "object" && !Array.isArray(data74)){
-for(const key14 in data74){
-if(!((key14 === "echo") || (key14 === "register"))){
-const err175 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.services,data:data74};
+if(data51.inbound_default !== undefined){
+let data74 = data51.inbound_default;
+if(typeof data74 === "string"){
+if(!pattern11.test(data74)){
+const err175 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/pattern",keyword:"pattern",params:{pattern: "^sips?:\\S+$"},message:"must match pattern \""+"^sips?:\\S+$"+"\"",schema:"^sips?:\\S+$",parentSchema:schema31.properties.sip.properties.inbound_default,data:data74};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2261,11 +2258,8 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data74.echo !== undefined){
-let data75 = data74.echo;
-if(typeof data75 === "string"){
-if(!pattern28.test(data75)){
-const err176 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.echo,data:data75};
+else {
+const err176 = {instancePath:instancePath+"/sip/inbound_default",schemaPath:"#/properties/sip/properties/inbound_default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.sip.properties.inbound_default.type,parentSchema:schema31.properties.sip.properties.inbound_default,data:data74};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2275,8 +2269,9 @@ vErrors.push(err176);
 errors++;
 }
 }
+}
 else {
-const err177 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.echo.type,parentSchema:schema31.properties.services.properties.echo,data:data75};
+const err177 = {instancePath:instancePath+"/sip",schemaPath:"#/properties/sip/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.sip.type,parentSchema:schema31.properties.sip,data:data51};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2286,11 +2281,12 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data74.register !== undefined){
-let data76 = data74.register;
-if(typeof data76 === "string"){
-if(!pattern28.test(data76)){
-const err178 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.register,data:data76};
+if(data.services !== undefined){
+let data75 = data.services;
+if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
+for(const key14 in data75){
+if(!((key14 === "echo") || (key14 === "register"))){
+const err178 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.services,data:data75};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2300,8 +2296,11 @@ vErrors.push(err178);
 errors++;
 }
 }
-else {
-const err179 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.register.type,parentSchema:schema31.properties.services.properties.register,data:data76};
+if(data75.echo !== undefined){
+let data76 = data75.echo;
+if(typeof data76 === "string"){
+if(!pattern28.test(data76)){
+const err179 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.echo,data:data76};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2311,9 +2310,8 @@ vErrors.push(err179);
 errors++;
 }
 }
-}
 else {
-const err180 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.services.type,parentSchema:schema31.properties.services,data:data74};
+const err180 = {instancePath:instancePath+"/services/echo",schemaPath:"#/properties/services/properties/echo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.echo.type,parentSchema:schema31.properties.services.properties.echo,data:data76};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2323,12 +2321,11 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data.mqtt !== undefined){
-let data77 = data.mqtt;
-if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
-for(const key15 in data77){
-if(!(func1.call(schema31.properties.mqtt.properties, key15))){
-const err181 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.mqtt,data:data77};
+if(data75.register !== undefined){
+let data77 = data75.register;
+if(typeof data77 === "string"){
+if(!pattern28.test(data77)){
+const err181 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/pattern",keyword:"pattern",params:{pattern: "^[0-9*#]{0,15}$"},message:"must match pattern \""+"^[0-9*#]{0,15}$"+"\"",schema:"^[0-9*#]{0,15}$",parentSchema:schema31.properties.services.properties.register,data:data77};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2338,11 +2335,8 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data77.url !== undefined){
-let data78 = data77.url;
-if(typeof data78 === "string"){
-if(!pattern30.test(data78)){
-const err182 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"},message:"must match pattern \""+"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"+"\"",schema:"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$",parentSchema:schema31.properties.mqtt.properties.url,data:data78};
+else {
+const err182 = {instancePath:instancePath+"/services/register",schemaPath:"#/properties/services/properties/register/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.services.properties.register.type,parentSchema:schema31.properties.services.properties.register,data:data77};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2352,8 +2346,9 @@ vErrors.push(err182);
 errors++;
 }
 }
+}
 else {
-const err183 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.url.type,parentSchema:schema31.properties.mqtt.properties.url,data:data78};
+const err183 = {instancePath:instancePath+"/services",schemaPath:"#/properties/services/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.services.type,parentSchema:schema31.properties.services,data:data75};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2363,11 +2358,12 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data77.base_topic !== undefined){
-let data79 = data77.base_topic;
-if(typeof data79 === "string"){
-if(!pattern31.test(data79)){
-const err184 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/pattern",keyword:"pattern",params:{pattern: "^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"},message:"must match pattern \""+"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"+"\"",schema:"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$",parentSchema:schema31.properties.mqtt.properties.base_topic,data:data79};
+if(data.mqtt !== undefined){
+let data78 = data.mqtt;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+for(const key15 in data78){
+if(!(func1.call(schema31.properties.mqtt.properties, key15))){
+const err184 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.mqtt,data:data78};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2377,8 +2373,11 @@ vErrors.push(err184);
 errors++;
 }
 }
-else {
-const err185 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.base_topic.type,parentSchema:schema31.properties.mqtt.properties.base_topic,data:data79};
+if(data78.url !== undefined){
+let data79 = data78.url;
+if(typeof data79 === "string"){
+if(!pattern30.test(data79)){
+const err185 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"},message:"must match pattern \""+"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$"+"\"",schema:"^(mqtt|mqtts|ws|wss|tcp|tls)://\\S+$",parentSchema:schema31.properties.mqtt.properties.url,data:data79};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2388,10 +2387,8 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data77.protocol_version !== undefined){
-let data80 = data77.protocol_version;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err186 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.protocol_version.type,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data80};
+else {
+const err186 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.url.type,parentSchema:schema31.properties.mqtt.properties.url,data:data79};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2400,8 +2397,12 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(!((data80 === 4) || (data80 === 5))){
-const err187 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/enum",keyword:"enum",params:{allowedValues: schema31.properties.mqtt.properties.protocol_version.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.mqtt.properties.protocol_version.enum,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data80};
+}
+if(data78.base_topic !== undefined){
+let data80 = data78.base_topic;
+if(typeof data80 === "string"){
+if(!pattern31.test(data80)){
+const err187 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/pattern",keyword:"pattern",params:{pattern: "^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"},message:"must match pattern \""+"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$"+"\"",schema:"^[^/#+\\s]([^#+\\s]*[^/#+\\s])?$",parentSchema:schema31.properties.mqtt.properties.base_topic,data:data80};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2411,11 +2412,8 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data77.username !== undefined){
-let data81 = data77.username;
-if(typeof data81 === "string"){
-if(func2(data81) < 1){
-const err188 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.username,data:data81};
+else {
+const err188 = {instancePath:instancePath+"/mqtt/base_topic",schemaPath:"#/properties/mqtt/properties/base_topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.base_topic.type,parentSchema:schema31.properties.mqtt.properties.base_topic,data:data80};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2425,8 +2423,10 @@ vErrors.push(err188);
 errors++;
 }
 }
-else {
-const err189 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.username.type,parentSchema:schema31.properties.mqtt.properties.username,data:data81};
+if(data78.protocol_version !== undefined){
+let data81 = data78.protocol_version;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err189 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.protocol_version.type,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data81};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2435,12 +2435,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-if(data77.password !== undefined){
-let data82 = data77.password;
-if(typeof data82 === "string"){
-if(func2(data82) < 1){
-const err190 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.password,data:data82};
+if(!((data81 === 4) || (data81 === 5))){
+const err190 = {instancePath:instancePath+"/mqtt/protocol_version",schemaPath:"#/properties/mqtt/properties/protocol_version/enum",keyword:"enum",params:{allowedValues: schema31.properties.mqtt.properties.protocol_version.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.mqtt.properties.protocol_version.enum,parentSchema:schema31.properties.mqtt.properties.protocol_version,data:data81};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2450,8 +2446,11 @@ vErrors.push(err190);
 errors++;
 }
 }
-else {
-const err191 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.password.type,parentSchema:schema31.properties.mqtt.properties.password,data:data82};
+if(data78.username !== undefined){
+let data82 = data78.username;
+if(typeof data82 === "string"){
+if(func2(data82) < 1){
+const err191 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.username,data:data82};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2461,11 +2460,8 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data77.ca !== undefined){
-let data83 = data77.ca;
-if(typeof data83 === "string"){
-if(!pattern5.test(data83)){
-const err192 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.ca,data:data83};
+else {
+const err192 = {instancePath:instancePath+"/mqtt/username",schemaPath:"#/properties/mqtt/properties/username/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.username.type,parentSchema:schema31.properties.mqtt.properties.username,data:data82};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2475,8 +2471,11 @@ vErrors.push(err192);
 errors++;
 }
 }
-else {
-const err193 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.ca.type,parentSchema:schema31.properties.mqtt.properties.ca,data:data83};
+if(data78.password !== undefined){
+let data83 = data78.password;
+if(typeof data83 === "string"){
+if(func2(data83) < 1){
+const err193 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.mqtt.properties.password,data:data83};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2486,11 +2485,8 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data77.cert !== undefined){
-let data84 = data77.cert;
-if(typeof data84 === "string"){
-if(!pattern5.test(data84)){
-const err194 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.cert,data:data84};
+else {
+const err194 = {instancePath:instancePath+"/mqtt/password",schemaPath:"#/properties/mqtt/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.password.type,parentSchema:schema31.properties.mqtt.properties.password,data:data83};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2500,8 +2496,11 @@ vErrors.push(err194);
 errors++;
 }
 }
-else {
-const err195 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.cert.type,parentSchema:schema31.properties.mqtt.properties.cert,data:data84};
+if(data78.ca !== undefined){
+let data84 = data78.ca;
+if(typeof data84 === "string"){
+if(!pattern5.test(data84)){
+const err195 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.ca,data:data84};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2511,11 +2510,8 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data77.key !== undefined){
-let data85 = data77.key;
-if(typeof data85 === "string"){
-if(!pattern5.test(data85)){
-const err196 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.key,data:data85};
+else {
+const err196 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.ca.type,parentSchema:schema31.properties.mqtt.properties.ca,data:data84};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2525,8 +2521,11 @@ vErrors.push(err196);
 errors++;
 }
 }
-else {
-const err197 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.key.type,parentSchema:schema31.properties.mqtt.properties.key,data:data85};
+if(data78.cert !== undefined){
+let data85 = data78.cert;
+if(typeof data85 === "string"){
+if(!pattern5.test(data85)){
+const err197 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.cert,data:data85};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2536,11 +2535,8 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data77.client_id !== undefined){
-let data86 = data77.client_id;
-if(typeof data86 === "string"){
-if(!pattern35.test(data86)){
-const err198 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.:-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.:-]{1,64}$",parentSchema:schema31.properties.mqtt.properties.client_id,data:data86};
+else {
+const err198 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.cert.type,parentSchema:schema31.properties.mqtt.properties.cert,data:data85};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2550,8 +2546,11 @@ vErrors.push(err198);
 errors++;
 }
 }
-else {
-const err199 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.client_id.type,parentSchema:schema31.properties.mqtt.properties.client_id,data:data86};
+if(data78.key !== undefined){
+let data86 = data78.key;
+if(typeof data86 === "string"){
+if(!pattern5.test(data86)){
+const err199 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.mqtt.properties.key,data:data86};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2561,10 +2560,8 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data77.keepalive_s !== undefined){
-let data87 = data77.keepalive_s;
-if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
-const err200 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.keepalive_s.type,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data87};
+else {
+const err200 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.key.type,parentSchema:schema31.properties.mqtt.properties.key,data:data86};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2573,9 +2570,12 @@ vErrors.push(err200);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 65535 || isNaN(data87)){
-const err201 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data87};
+}
+if(data78.client_id !== undefined){
+let data87 = data78.client_id;
+if(typeof data87 === "string"){
+if(!pattern35.test(data87)){
+const err201 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.:-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.:-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.:-]{1,64}$",parentSchema:schema31.properties.mqtt.properties.client_id,data:data87};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2584,8 +2584,9 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(data87 < 5 || isNaN(data87)){
-const err202 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data87};
+}
+else {
+const err202 = {instancePath:instancePath+"/mqtt/client_id",schemaPath:"#/properties/mqtt/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.mqtt.properties.client_id.type,parentSchema:schema31.properties.mqtt.properties.client_id,data:data87};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2595,11 +2596,10 @@ vErrors.push(err202);
 errors++;
 }
 }
-}
-if(data77.telemetry_interval_s !== undefined){
-let data88 = data77.telemetry_interval_s;
+if(data78.keepalive_s !== undefined){
+let data88 = data78.keepalive_s;
 if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
-const err203 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.telemetry_interval_s.type,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data88};
+const err203 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.keepalive_s.type,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data88};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2609,8 +2609,8 @@ vErrors.push(err203);
 errors++;
 }
 if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 > 86400 || isNaN(data88)){
-const err204 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data88};
+if(data88 > 65535 || isNaN(data88)){
+const err204 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data88};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2619,8 +2619,8 @@ vErrors.push(err204);
 }
 errors++;
 }
-if(data88 < 10 || isNaN(data88)){
-const err205 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data88};
+if(data88 < 5 || isNaN(data88)){
+const err205 = {instancePath:instancePath+"/mqtt/keepalive_s",schemaPath:"#/properties/mqtt/properties/keepalive_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema31.properties.mqtt.properties.keepalive_s,data:data88};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2631,9 +2631,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err206 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.mqtt.type,parentSchema:schema31.properties.mqtt,data:data77};
+if(data78.telemetry_interval_s !== undefined){
+let data89 = data78.telemetry_interval_s;
+if(!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))){
+const err206 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.telemetry_interval_s.type,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data89};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2642,13 +2643,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-if(data.web !== undefined){
-let data89 = data.web;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-for(const key16 in data89){
-if(!((key16 === "listen") || (key16 === "password_hash"))){
-const err207 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.web,data:data89};
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 86400 || isNaN(data89)){
+const err207 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data89};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2657,12 +2654,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-if(data89.listen !== undefined){
-let data90 = data89.listen;
-if(typeof data90 === "string"){
-if(!(formats0.validate(data90))){
-const err208 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.web.properties.listen,data:data90};
+if(data89 < 10 || isNaN(data89)){
+const err208 = {instancePath:instancePath+"/mqtt/telemetry_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema31.properties.mqtt.properties.telemetry_interval_s,data:data89};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2672,8 +2665,10 @@ vErrors.push(err208);
 errors++;
 }
 }
+}
+}
 else {
-const err209 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.listen.type,parentSchema:schema31.properties.web.properties.listen,data:data90};
+const err209 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.mqtt.type,parentSchema:schema31.properties.mqtt,data:data78};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2683,11 +2678,12 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data89.password_hash !== undefined){
-let data91 = data89.password_hash;
-if(typeof data91 === "string"){
-if(!pattern36.test(data91)){
-const err210 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+\\$\\S+$"},message:"must match pattern \""+"^[a-z0-9-]+\\$\\S+$"+"\"",schema:"^[a-z0-9-]+\\$\\S+$",parentSchema:schema31.properties.web.properties.password_hash,data:data91};
+if(data.web !== undefined){
+let data90 = data.web;
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+for(const key16 in data90){
+if(!((key16 === "listen") || (key16 === "password_hash"))){
+const err210 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.web,data:data90};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2697,8 +2693,11 @@ vErrors.push(err210);
 errors++;
 }
 }
-else {
-const err211 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.password_hash.type,parentSchema:schema31.properties.web.properties.password_hash,data:data91};
+if(data90.listen !== undefined){
+let data91 = data90.listen;
+if(typeof data91 === "string"){
+if(!(formats0.validate(data91))){
+const err211 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.web.properties.listen,data:data91};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2708,9 +2707,8 @@ vErrors.push(err211);
 errors++;
 }
 }
-}
 else {
-const err212 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.web.type,parentSchema:schema31.properties.web,data:data89};
+const err212 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.listen.type,parentSchema:schema31.properties.web.properties.listen,data:data91};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2720,12 +2718,11 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(data.supervisor !== undefined){
-let data92 = data.supervisor;
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-for(const key17 in data92){
-if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
-const err213 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data92};
+if(data90.password_hash !== undefined){
+let data92 = data90.password_hash;
+if(typeof data92 === "string"){
+if(!pattern36.test(data92)){
+const err213 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+\\$\\S+$"},message:"must match pattern \""+"^[a-z0-9-]+\\$\\S+$"+"\"",schema:"^[a-z0-9-]+\\$\\S+$",parentSchema:schema31.properties.web.properties.password_hash,data:data92};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2735,10 +2732,8 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data92.probe_interval_ms !== undefined){
-let data93 = data92.probe_interval_ms;
-if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
-const err214 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.probe_interval_ms.type,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data93};
+else {
+const err214 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.password_hash.type,parentSchema:schema31.properties.web.properties.password_hash,data:data92};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2747,9 +2742,10 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 > 3600000 || isNaN(data93)){
-const err215 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data93};
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.web.type,parentSchema:schema31.properties.web,data:data90};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2758,8 +2754,13 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data93 < 1000 || isNaN(data93)){
-const err216 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data93};
+}
+if(data.supervisor !== undefined){
+let data93 = data.supervisor;
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+for(const key17 in data93){
+if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
+const err216 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data93};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2769,11 +2770,10 @@ vErrors.push(err216);
 errors++;
 }
 }
-}
-if(data92.command_timeout_ms !== undefined){
-let data94 = data92.command_timeout_ms;
+if(data93.probe_interval_ms !== undefined){
+let data94 = data93.probe_interval_ms;
 if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err217 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.command_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data94};
+const err217 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.probe_interval_ms.type,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data94};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2783,8 +2783,8 @@ vErrors.push(err217);
 errors++;
 }
 if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 600000 || isNaN(data94)){
-const err218 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data94};
+if(data94 > 3600000 || isNaN(data94)){
+const err218 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data94};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2793,8 +2793,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(data94 < 100 || isNaN(data94)){
-const err219 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data94};
+if(data94 < 1000 || isNaN(data94)){
+const err219 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data94};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2805,10 +2805,10 @@ errors++;
 }
 }
 }
-if(data92.failures_before_recovery !== undefined){
-let data95 = data92.failures_before_recovery;
+if(data93.command_timeout_ms !== undefined){
+let data95 = data93.command_timeout_ms;
 if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
-const err220 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.failures_before_recovery.type,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data95};
+const err220 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.command_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data95};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2818,8 +2818,8 @@ vErrors.push(err220);
 errors++;
 }
 if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 100 || isNaN(data95)){
-const err221 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data95};
+if(data95 > 600000 || isNaN(data95)){
+const err221 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data95};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2828,8 +2828,8 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(data95 < 1 || isNaN(data95)){
-const err222 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data95};
+if(data95 < 100 || isNaN(data95)){
+const err222 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data95};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2840,10 +2840,10 @@ errors++;
 }
 }
 }
-if(data92.searching_recovery_ms !== undefined){
-let data96 = data92.searching_recovery_ms;
+if(data93.failures_before_recovery !== undefined){
+let data96 = data93.failures_before_recovery;
 if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
-const err223 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data96};
+const err223 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.failures_before_recovery.type,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data96};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2853,8 +2853,8 @@ vErrors.push(err223);
 errors++;
 }
 if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 > 86400000 || isNaN(data96)){
-const err224 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data96};
+if(data96 > 100 || isNaN(data96)){
+const err224 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data96};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2863,8 +2863,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(data96 < 0 || isNaN(data96)){
-const err225 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data96};
+if(data96 < 1 || isNaN(data96)){
+const err225 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data96};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2875,10 +2875,10 @@ errors++;
 }
 }
 }
-if(data92.step_timeout_ms !== undefined){
-let data97 = data92.step_timeout_ms;
+if(data93.searching_recovery_ms !== undefined){
+let data97 = data93.searching_recovery_ms;
 if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
-const err226 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data97};
+const err226 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data97};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2888,8 +2888,8 @@ vErrors.push(err226);
 errors++;
 }
 if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 3600000 || isNaN(data97)){
-const err227 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data97};
+if(data97 > 86400000 || isNaN(data97)){
+const err227 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data97};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2898,8 +2898,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(data97 < 1000 || isNaN(data97)){
-const err228 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data97};
+if(data97 < 0 || isNaN(data97)){
+const err228 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data97};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2910,10 +2910,10 @@ errors++;
 }
 }
 }
-if(data92.faulted_backoff_ms !== undefined){
-let data98 = data92.faulted_backoff_ms;
+if(data93.step_timeout_ms !== undefined){
+let data98 = data93.step_timeout_ms;
 if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
-const err229 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data98};
+const err229 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data98};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2923,8 +2923,8 @@ vErrors.push(err229);
 errors++;
 }
 if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 > 86400000 || isNaN(data98)){
-const err230 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data98};
+if(data98 > 3600000 || isNaN(data98)){
+const err230 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data98};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2934,7 +2934,7 @@ vErrors.push(err230);
 errors++;
 }
 if(data98 < 1000 || isNaN(data98)){
-const err231 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data98};
+const err231 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data98};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2945,10 +2945,10 @@ errors++;
 }
 }
 }
-if(data92.faulted_backoff_max_ms !== undefined){
-let data99 = data92.faulted_backoff_max_ms;
+if(data93.faulted_backoff_ms !== undefined){
+let data99 = data93.faulted_backoff_ms;
 if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err232 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data99};
+const err232 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data99};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2959,7 +2959,7 @@ errors++;
 }
 if((typeof data99 == "number") && (isFinite(data99))){
 if(data99 > 86400000 || isNaN(data99)){
-const err233 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data99};
+const err233 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data99};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2969,7 +2969,7 @@ vErrors.push(err233);
 errors++;
 }
 if(data99 < 1000 || isNaN(data99)){
-const err234 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data99};
+const err234 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data99};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2980,9 +2980,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err235 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data92};
+if(data93.faulted_backoff_max_ms !== undefined){
+let data100 = data93.faulted_backoff_max_ms;
+if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
+const err235 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data100};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2991,13 +2992,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(data.discovery !== undefined){
-let data100 = data.discovery;
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-for(const key18 in data100){
-if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
-const err236 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data100};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 86400000 || isNaN(data100)){
+const err236 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data100};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3006,16 +3003,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-if(data100.globs !== undefined){
-let data101 = data100.globs;
-if(Array.isArray(data101)){
-const len6 = data101.length;
-for(let i10=0; i10<len6; i10++){
-let data102 = data101[i10];
-if(typeof data102 === "string"){
-if(!pattern5.test(data102)){
-const err237 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data102};
+if(data100 < 1000 || isNaN(data100)){
+const err237 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data100};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3025,8 +3014,10 @@ vErrors.push(err237);
 errors++;
 }
 }
+}
+}
 else {
-const err238 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data102};
+const err238 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data93};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3036,18 +3027,12 @@ vErrors.push(err238);
 errors++;
 }
 }
-let i11 = data101.length;
-let j4;
-if(i11 > 1){
-const indices4 = {};
-for(;i11--;){
-let item4 = data101[i11];
-if(typeof item4 !== "string"){
-continue;
-}
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err239 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data101};
+if(data.discovery !== undefined){
+let data101 = data.discovery;
+if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
+for(const key18 in data101){
+if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
+const err239 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data101};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3055,14 +3040,17 @@ else {
 vErrors.push(err239);
 }
 errors++;
-break;
-}
-indices4[item4] = i11;
 }
 }
-}
-else {
-const err240 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data101};
+if(data101.globs !== undefined){
+let data102 = data101.globs;
+if(Array.isArray(data102)){
+const len6 = data102.length;
+for(let i10=0; i10<len6; i10++){
+let data103 = data102[i10];
+if(typeof data103 === "string"){
+if(!pattern5.test(data103)){
+const err240 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data103};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3072,10 +3060,8 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data100.interval_ms !== undefined){
-let data103 = data100.interval_ms;
-if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
-const err241 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data103};
+else {
+const err241 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data103};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3084,9 +3070,19 @@ vErrors.push(err241);
 }
 errors++;
 }
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 > 3600000 || isNaN(data103)){
-const err242 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data103};
+}
+let i11 = data102.length;
+let j4;
+if(i11 > 1){
+const indices4 = {};
+for(;i11--;){
+let item4 = data102[i11];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err242 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data102};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3094,9 +3090,14 @@ else {
 vErrors.push(err242);
 }
 errors++;
+break;
 }
-if(data103 < 500 || isNaN(data103)){
-const err243 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data103};
+indices4[item4] = i11;
+}
+}
+}
+else {
+const err243 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data102};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3106,11 +3107,10 @@ vErrors.push(err243);
 errors++;
 }
 }
-}
-if(data100.probe_timeout_ms !== undefined){
-let data104 = data100.probe_timeout_ms;
+if(data101.interval_ms !== undefined){
+let data104 = data101.interval_ms;
 if(!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))){
-const err244 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data104};
+const err244 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data104};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3120,8 +3120,8 @@ vErrors.push(err244);
 errors++;
 }
 if((typeof data104 == "number") && (isFinite(data104))){
-if(data104 > 60000 || isNaN(data104)){
-const err245 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data104};
+if(data104 > 3600000 || isNaN(data104)){
+const err245 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data104};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3130,8 +3130,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data104 < 100 || isNaN(data104)){
-const err246 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data104};
+if(data104 < 500 || isNaN(data104)){
+const err246 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data104};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3142,10 +3142,10 @@ errors++;
 }
 }
 }
-if(data100.baud !== undefined){
-let data105 = data100.baud;
+if(data101.probe_timeout_ms !== undefined){
+let data105 = data101.probe_timeout_ms;
 if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err247 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data105};
+const err247 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data105};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3154,8 +3154,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(!((((((((data105 === 9600) || (data105 === 19200)) || (data105 === 38400)) || (data105 === 57600)) || (data105 === 115200)) || (data105 === 230400)) || (data105 === 460800)) || (data105 === 921600))){
-const err248 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data105};
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 60000 || isNaN(data105)){
+const err248 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data105};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3164,10 +3165,8 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-}
-else {
-const err249 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data100};
+if(data105 < 100 || isNaN(data105)){
+const err249 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data105};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3177,12 +3176,11 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data.log !== undefined){
-let data106 = data.log;
-if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
-for(const key19 in data106){
-if(!((key19 === "level") || (key19 === "levels"))){
-const err250 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data106};
+}
+if(data101.baud !== undefined){
+let data106 = data101.baud;
+if(!(((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106))) && (isFinite(data106)))){
+const err250 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data106};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3191,11 +3189,8 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-if(data106.level !== undefined){
-let data107 = data106.level;
-if(typeof data107 !== "string"){
-const err251 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data107};
+if(!((((((((data106 === 9600) || (data106 === 19200)) || (data106 === 38400)) || (data106 === 57600)) || (data106 === 115200)) || (data106 === 230400)) || (data106 === 460800)) || (data106 === 921600))){
+const err251 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data106};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3204,8 +3199,10 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(!(((((data107 === "trace") || (data107 === "debug")) || (data107 === "info")) || (data107 === "warn")) || (data107 === "error"))){
-const err252 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data107};
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data101};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3215,14 +3212,12 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data106.levels !== undefined){
-let data108 = data106.levels;
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-for(const key20 in data108){
-const _errs373 = errors;
-if(typeof key20 === "string"){
-if(!pattern38.test(key20)){
-const err253 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
+if(data.log !== undefined){
+let data107 = data.log;
+if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
+for(const key19 in data107){
+if(!((key19 === "level") || (key19 === "levels"))){
+const err253 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data107};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3232,9 +3227,10 @@ vErrors.push(err253);
 errors++;
 }
 }
-var valid39 = _errs373 === errors;
-if(!valid39){
-const err254 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data108};
+if(data107.level !== undefined){
+let data108 = data107.level;
+if(typeof data108 !== "string"){
+const err254 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data108};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3243,11 +3239,8 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-for(const key21 in data108){
-let data109 = data108[key21];
-if(typeof data109 !== "string"){
-const err255 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data109};
+if(!(((((data108 === "trace") || (data108 === "debug")) || (data108 === "info")) || (data108 === "warn")) || (data108 === "error"))){
+const err255 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data108};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3256,8 +3249,15 @@ vErrors.push(err255);
 }
 errors++;
 }
-if(!(((((data109 === "trace") || (data109 === "debug")) || (data109 === "info")) || (data109 === "warn")) || (data109 === "error"))){
-const err256 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data109};
+}
+if(data107.levels !== undefined){
+let data109 = data107.levels;
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+for(const key20 in data109){
+const _errs376 = errors;
+if(typeof key20 === "string"){
+if(!pattern38.test(key20)){
+const err256 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3267,9 +3267,9 @@ vErrors.push(err256);
 errors++;
 }
 }
-}
-else {
-const err257 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data108};
+var valid39 = _errs376 === errors;
+if(!valid39){
+const err257 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data109};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3279,9 +3279,10 @@ vErrors.push(err257);
 errors++;
 }
 }
-}
-else {
-const err258 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data106};
+for(const key21 in data109){
+let data110 = data109[key21];
+if(typeof data110 !== "string"){
+const err258 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data110};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3290,15 +3291,49 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-}
-else {
-const err259 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(!(((((data110 === "trace") || (data110 === "debug")) || (data110 === "info")) || (data110 === "warn")) || (data110 === "error"))){
+const err259 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data110};
 if(vErrors === null){
 vErrors = [err259];
 }
 else {
 vErrors.push(err259);
+}
+errors++;
+}
+}
+}
+else {
+const err260 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data109};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+}
+}
+else {
+const err261 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data107};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+}
+}
+else {
+const err262 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
 }
 errors++;
 }

@@ -209,6 +209,16 @@ export class SmsService {
       }
     }
     await Promise.all([...this.senders.values()].map((s) => s.stopped()));
+    for (const i of this.inboxes.values()) i.stop();
+    // An inbox operation under way (a read, a store, a delete) ends before the fleet closes the ports.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.inboxes.values()].map((i) => i.idle())),
+      new Promise((r) => {
+        timer = setTimeout(r, Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   // ── enqueue ─────────────────────────────────────────────────────────────────────────────────
@@ -417,6 +427,8 @@ export class SmsService {
       if (now - this.prunedAt > 3_600_000) {
         this.prunedAt = now;
         this.d.store.pruneHandovers(now - 2 * 86_400_000);
+        const gone = this.d.store.prune(now - sms.retention_days * 86_400_000);
+        if (gone > 0) this.log.info(`deleted ${gone} SMS rows older than ${sms.retention_days} days`);
       }
       // Expiry: messages nothing was sent of, past their time.
       for (const job of [...this.scheduler.all()]) {
@@ -764,17 +776,30 @@ class ModemInbox {
   }
 
   /** Runs `fn` after what is already queued for this modem. */
-  private enqueue(what: string, fn: (m: SmsModem) => Promise<void>): void {
+  /** Runs `fn` after what is already queued for this modem; `always` runs even when `fn` is skipped. */
+  private enqueue(what: string, fn: (m: SmsModem) => Promise<void>, always?: () => void): void {
     this.chain = this.chain.then(async () => {
-      if (this.svc.isStopping) return;
-      const m = this.modemHandle();
-      if (!m) return;
       try {
+        if (this.svc.isStopping) return;
+        const m = this.modemHandle();
+        if (!m) return;
         await fn(m);
       } catch (err) {
         this.log.warn(`modem ${this.modem}: ${what} failed: ${errorText(err)}`);
+      } finally {
+        always?.();
       }
     });
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  /** Resolves once the operations queued so far are done. */
+  idle(): Promise<void> {
+    return this.chain;
   }
 
   onReady(): void {
@@ -791,8 +816,9 @@ class ModemInbox {
   sweep(reason: string): void {
     if (this.sweeping || this.svc.isStopping) return;
     this.sweeping = true;
-    this.enqueue("storage sweep", async (m) => {
-      try {
+    this.enqueue(
+      "storage sweep",
+      async (m) => {
         this.log.debug(`sweeping SMS storage of ${this.modem}: ${reason}`);
         const r = await m.at("AT+CMGL=4", { prefix: "+CMGL:", timeoutMs: 20_000 });
         const entries = parseListing(r.lines);
@@ -800,10 +826,11 @@ class ModemInbox {
           if (this.svc.isStopping) return;
           if (await this.process(m, e.pdu, e.stat)) await this.remove(m, e.index);
         }
-      } finally {
+      },
+      () => {
         this.sweeping = false;
-      }
-    });
+      },
+    );
   }
 
   onUrc(line: string, pdu: string | undefined): void {

@@ -439,6 +439,11 @@ export class SmsStore {
       pendingCount: p("SELECT COUNT(*) AS n FROM out_messages WHERE state IN ('queued','sending')"),
       handedSince: p("SELECT COUNT(*) AS n FROM handovers WHERE modem = ? AND at >= ?"),
       pruneHandovers: p("DELETE FROM handovers WHERE at < ?"),
+      pruneOut: p(`DELETE FROM out_messages WHERE done_at IS NOT NULL AND done_at < ?
+        AND state IN ('sent','delivered','failed','expired','unknown')`),
+      pruneInParts: p(`DELETE FROM in_parts WHERE received_at < ?
+        AND (message_seq IS NOT NULL OR error IS NOT NULL)`),
+      pruneIn: p("DELETE FROM in_messages WHERE received_at < ?"),
       // incoming
       inInsert: p(`INSERT OR IGNORE INTO in_parts
         (modem, pdu_sha, dedupe_key, pdu, received_at, originator, scts, ref, total, seq, text, error)
@@ -630,10 +635,24 @@ export class SmsStore {
     modem: string,
     mr: number,
     since: number,
-    report: { delivered: boolean; failed: boolean; status: number; text: string; recipient?: string; scts?: number },
+    report: {
+      delivered: boolean;
+      failed: boolean;
+      status: number;
+      text: string;
+      recipient?: string;
+      scts?: number;
+    },
     now: number,
   ):
-    | { seq: number; part: number; messageState: OutState; changed: boolean; resolvedUnknown: boolean; resumable: boolean }
+    | {
+        seq: number;
+        part: number;
+        messageState: OutState;
+        changed: boolean;
+        resolvedUnknown: boolean;
+        resumable: boolean;
+      }
     | undefined {
     const tx = this.db.transaction(() => {
       let hit = this.s.byMr.get(modem, mr, since) as { message_seq: number; part: number } | undefined;
@@ -672,7 +691,14 @@ export class SmsStore {
       const resumable = before === "sending" && resolvedUnknown;
       if (!report.delivered && !report.failed) {
         this.s.reportPending.run({ seq, part: hit.part, status: report.status, at: now });
-        return { seq, part: hit.part, messageState: before, changed: resolvedUnknown, resolvedUnknown, resumable };
+        return {
+          seq,
+          part: hit.part,
+          messageState: before,
+          changed: resolvedUnknown,
+          resolvedUnknown,
+          resumable,
+        };
       }
       this.s.report.run({
         seq,
@@ -721,6 +747,20 @@ export class SmsStore {
   /** PDUs handed to `modem` since `since`, every attempt counted (the daily cap counts them). */
   handedSince(modem: string, since: number): number {
     return (this.s.handedSince.get(modem, since) as { n: number }).n;
+  }
+
+  /**
+   * Deletes settled outgoing messages (with their parts) and received ones older than `before`, and
+   * received parts already joined (or undecodable) as old. De-duplication of received SMS therefore
+   * reaches back `sms.retention_days`. Returns how many rows went.
+   */
+  prune(before: number): number {
+    return this.db.transaction(() => {
+      let n = this.s.pruneOut.run(before).changes;
+      n += this.s.pruneInParts.run(before).changes;
+      n += this.s.pruneIn.run(before).changes;
+      return n;
+    })();
   }
 
   /** Forgets hand-overs older than `before` (only the daily cap reads them). */

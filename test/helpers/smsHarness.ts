@@ -27,6 +27,7 @@ export const TEST_SMS: SmsConfig = {
   failover_after_s: 2,
   reassembly_timeout_s: 3600,
   sweep_interval_s: 60,
+  retention_days: 30,
 };
 
 export type SmsEventName = "sms_sent" | "sms_failed" | "sms_received" | "delivery_report";

@@ -761,3 +761,31 @@ describe("SmsStore incoming", () => {
     assert.equal(store.incoming(r.message.id)?.state, "forwarded");
   });
 });
+
+describe("SmsStore retention", () => {
+  it("prune deletes settled and received SMS older than the cut, and keeps open ones and newer ones", () => {
+    const { store, db } = fresh();
+    const old = insertOne(store);
+    sendParts(store, old, [1], "m1", 1);
+    const open = insertOne(store);
+    const recent = insertOne(store);
+    store.markHanded(recent, 1, "m1", T0 + 50_000);
+    store.markSent(recent, 1, 2, T0 + 50_000);
+    const rx = store.storeIncoming(
+      incoming(encodeDeliver({ from: ALICE, text: "old one", timestamp: SCTS }), T0),
+      newId,
+      null,
+    );
+    assert.equal(rx.kind, "message");
+    const waiting = threeParts(BOB, 3);
+    store.storeIncoming(incoming(waiting[0]!, T0), newId, null);
+    const gone = store.prune(T0 + 10_000);
+    assert.equal(gone, 3, "the old sent message, the old received part and the old received message");
+    assert.equal(store.messageBySeq(old), undefined);
+    assert.equal(count(db, "out_parts"), 2, "the parts of the old message went with it");
+    assert.equal(msg(store, open).state, "queued");
+    assert.equal(msg(store, recent).state, "sent");
+    assert.equal(store.incomingStats().messages, 0);
+    assert.equal(store.incomingStats().waitingParts, 1, "a part still waiting for the rest is kept");
+  });
+});
