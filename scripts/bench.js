@@ -4,16 +4,35 @@
 //                   against one simulator process on a real pseudo-terminal
 //   fleet_8         `bts-site run` with 8 simulated modems (8 simulator processes): resident memory
 //                   once all are ready, and CPU while idle at the default probe interval
-// Options: --only NAME, --idle-seconds N (default 60), --iterations N (default 2000)
+//   sms_saturation       8 simulated modems at the real 2.5 s per +CMGS, 8 × 12 SMS queued at once:
+//                        achieved SMS/s against the physical limit (modems ÷ 2.5 s)
+//   sms_enqueue_to_cmgs  one idle modem (--time-scale 0.01): enqueue() → AT+CMGS= issued, 200 times
+//   sms_cmti_to_stored   one idle modem: inject_text on the simulator's control socket → sms_received
+//   sms_durable_enqueue  no modems, a real sms.db (WAL, synchronous=FULL): enqueues/s, 100 concurrent
+//                        callers and one caller awaiting each
+// stdout: the JSON document; stderr: a figure / target / measured table of the parts that ran.
+// The SMS parts run the fleet and the SmsService in this process (dist/ modules), the simulators as
+// child processes, as production does. BENCH_LOG=1 sends their logs (debug) to stderr.
+// Options: --only NAME, --idle-seconds N (default 60), --iterations N (default 2000),
+//          --sms-samples N (default 200)
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SerialPort } from "serialport";
 import { AtChannel } from "../dist/at/channel.js";
 import { UrcRegistry } from "../dist/at/urc.js";
-import { silentLogger } from "../dist/core/logger.js";
+import { EventBus } from "../dist/core/events.js";
+import { Logger, LogLevels, silentLogger } from "../dist/core/logger.js";
+import { dataPath } from "../dist/core/paths.js";
+import { SimGpioDriver } from "../dist/gpio/simGpio.js";
+import { ModemFleet } from "../dist/modem/fleet.js";
+import { ProfileSet } from "../dist/modem/profile.js";
+import { SmsService } from "../dist/sms/service.js";
+import { openSmsDatabase, SmsStore } from "../dist/sms/store.js";
+import { ModemRegistry, openSiteDatabase } from "../dist/storage/siteDb.js";
 import { serialportOpener } from "../dist/transport/serial/serialportBinding.js";
 
 const { values } = parseArgs({
@@ -21,6 +40,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     "idle-seconds": { type: "string", default: "60" },
     iterations: { type: "string", default: "2000" },
+    "sms-samples": { type: "string", default: "200" },
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
@@ -219,6 +239,509 @@ async function benchFleet(dir) {
   };
 }
 
+// ── SMS path ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Production defaults (src/config/schema.json), except where a part says otherwise. */
+const PROD_SUPERVISOR = {
+  probe_interval_ms: 30_000,
+  command_timeout_ms: 5000,
+  failures_before_recovery: 2,
+  searching_recovery_ms: 1_800_000,
+  step_timeout_ms: 60_000,
+  faulted_backoff_ms: 60_000,
+  faulted_backoff_max_ms: 1_800_000,
+};
+const PROD_SMS = {
+  max_parts: 4,
+  too_long: "reject",
+  delivery_reports: true,
+  default_network: "",
+  queue_limit: 10_000,
+  max_attempts: 5,
+  retry_base_s: 30,
+  retry_max_s: 900,
+  expiry_s: 259_200,
+  validity_minutes: 4320,
+  report_window_s: 259_200,
+  failover_after_s: 300,
+  reassembly_timeout_s: 3600,
+  retention_days: 30,
+  sweep_interval_s: 60,
+};
+const SMS_NETWORKS = [{ name: "local", prefixes: ["+"], max_per_loop: 10 }];
+const SMS_TEXT = "Bench: your appointment at the health centre is tomorrow at 09:30. Reply STOP to end.";
+
+function benchLogger(ns) {
+  if (process.env.BENCH_LOG !== "1") return silentLogger();
+  return new Logger(ns, new LogLevels("debug"), (r) => process.stderr.write(`${JSON.stringify(r)}\n`));
+}
+
+async function stopChildren(list) {
+  await Promise.all(
+    list.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once("exit", resolve);
+          c.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
+/**
+ * Starts simulators (one per spec), the fleet and the SmsService in this process, as src/app/site.ts
+ * and test/helpers/smsHarness.ts assemble them. The service sees each slot through a wrapper that
+ * timestamps every `AT+CMGS=` call (`cmgs`: { modem, t } in performance.now() ms).
+ */
+async function startSmsSite(dir, specs, o = {}) {
+  const linkDir = join(dir, "dev");
+  const gpioDir = join(dir, "gpio");
+  mkdirSync(linkDir, { recursive: true });
+  mkdirSync(gpioDir, { recursive: true });
+  const sims = [];
+  const imeis = specs.map((_, i) => `35693803565${String(3800 + i).padStart(4, "0")}`);
+  for (const [i, spec] of specs.entries())
+    sims.push(await startSim(linkDir, spec.id, ["--imei", imeis[i], ...(spec.args ?? [])]));
+  const logger = benchLogger("bench");
+  const dataDir = join(dir, "data");
+  const siteDb = openSiteDatabase(dataDir);
+  const registry = new ModemRegistry(siteDb);
+  const smsDb = openSmsDatabase(dataDir);
+  const store = new SmsStore(smsDb);
+  const bus = new EventBus();
+  const { set: profiles } = await ProfileSet.load([dataPath("modem", "quirks")]);
+  const gpio = new SimGpioDriver({ simDir: gpioDir });
+  const fleet = new ModemFleet({
+    // Found by discovery and bound by IMEI, as on a site (a multi-port modem such as the EC25 has its
+    // AT port picked by the profile). No power lines: the simulators run without one (always powered).
+    modems: specs.map((spec, i) => ({
+      id: spec.id,
+      port: "auto",
+      imei: imeis[i],
+      baud: 115200,
+      networks: [],
+      rate_per_minute: 0,
+      daily_limit: 0,
+      power_off_ms: 2000,
+      boot_wait_ms: 30_000,
+      profile: "auto",
+    })),
+    supervisor: PROD_SUPERVISOR,
+    discovery: { globs: [join(linkDir, "*")], interval_ms: 5000, probe_timeout_ms: 1000, baud: 115200 },
+    profiles,
+    opener: serialportOpener(logger.child("serial")),
+    gpio,
+    store: registry,
+    bus,
+    logger,
+  });
+  const cmgs = [];
+  const wrappers = new Map();
+  const wrap = (slot) => {
+    if (!slot) return undefined;
+    let w = wrappers.get(slot);
+    if (!w) {
+      w = {
+        get id() {
+          return slot.id;
+        },
+        get state() {
+          return slot.state;
+        },
+        get profile() {
+          return slot.profile;
+        },
+        get config() {
+          return slot.config;
+        },
+        at(command, opts) {
+          if (command.startsWith("AT+CMGS=")) cmgs.push({ modem: slot.id, t: performance.now() });
+          return slot.at(command, opts);
+        },
+      };
+      wrappers.set(slot, w);
+    }
+    return w;
+  };
+  const sms = new SmsService({
+    sms: { ...PROD_SMS, ...o.sms },
+    networks: SMS_NETWORKS,
+    store,
+    modems: { list: () => fleet.list().map(wrap), get: (id) => wrap(fleet.get(id)) },
+    bus,
+    logger: logger.child("sms"),
+  });
+  const failed = [];
+  bus.on("sms_failed", (e) => failed.push(e));
+  sms.start();
+  await fleet.start();
+  const ids = specs.map((s) => s.id);
+  const t0 = performance.now();
+  await new Promise((resolve, reject) => {
+    const check = () => {
+      if (ids.every((id) => fleet.get(id)?.state === "ready")) {
+        clearInterval(timer);
+        resolve();
+      } else if (performance.now() - t0 > 120_000) {
+        clearInterval(timer);
+        const states = ids.map((id) => `${id} ${fleet.get(id)?.state}`).join(", ");
+        reject(new Error(`modems not ready after 120 s: ${states}`));
+      }
+    };
+    const timer = setInterval(check, 20);
+  });
+  const readyAfterS = (performance.now() - t0) / 1000;
+  return {
+    sims,
+    sms,
+    bus,
+    fleet,
+    cmgs,
+    failed,
+    readyAfterS,
+    async stop() {
+      await sms.stop(Date.now() + 3000);
+      await fleet.stop();
+      await gpio.close();
+      smsDb.close();
+      siteDb.close();
+      await stopChildren(sims.map((s) => s.child));
+    },
+  };
+}
+
+/** Resolves with the next bus event `name` matching `pred`; rejects after `ms`. */
+function nextEvent(bus, name, pred = () => true, ms = 30_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${name} within ${ms} ms`));
+    }, ms);
+    const off = bus.on(name, (e) => {
+      if (!pred(e)) return;
+      clearTimeout(timer);
+      off();
+      resolve({ e, t: performance.now() });
+    });
+  });
+}
+
+async function benchSmsSaturation(dir) {
+  const modems = 8;
+  const perModem = 12;
+  const cmgsS = 2.5;
+  // The same mix of device profiles as fleet_8; every one sends in 2.5 s.
+  const profiles = ["generic", "sim800", "ec25", "huawei_e3531", "generic", "sim800", "ec25", "huawei_e3531"];
+  const site = await startSmsSite(
+    dir,
+    profiles.map((p, i) => ({ id: `m${i}`, args: ["--profile", p] })),
+  );
+  try {
+    const total = modems * perModem;
+    const sent = [];
+    const offSent = site.bus.on("sms_sent", (e) => sent.push({ ...e, t: performance.now() }));
+    const t0 = performance.now();
+    const accepting = Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        site.sms.enqueue({ to: `+25677200${String(i).padStart(4, "0")}`, text: SMS_TEXT, source: "bench" }),
+      ),
+    );
+    // sms_sent times come from the listener above; this poll only notices the end.
+    const allSent = new Promise((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (sent.length + site.failed.length >= total) {
+          clearInterval(timer);
+          resolve();
+        } else if (performance.now() - t0 > 300_000) {
+          clearInterval(timer);
+          reject(new Error(`only ${sent.length}/${total} sent after 300 s`));
+        }
+      }, 5);
+    });
+    const accepted = await accepting;
+    const tAccepted = performance.now();
+    await allSent;
+    offSent();
+    if (site.failed.length > 0) throw new Error(`${site.failed.length} SMS failed: ${site.failed[0].error}`);
+    const elapsedS = (sent.at(-1).t - t0) / 1000;
+    const limit = modems / cmgsS;
+    const achieved = total / elapsedS;
+    // Per modem: gap between consecutive AT+CMGS= calls, minus the simulator's 2.5 s.
+    const gaps = [];
+    const byModem = {};
+    for (const c of site.cmgs) {
+      byModem[c.modem] ??= [];
+      byModem[c.modem].push(c.t);
+    }
+    for (const ts of Object.values(byModem)) for (let i = 1; i < ts.length; i++) gaps.push(ts[i] - ts[i - 1]);
+    const perModemSent = {};
+    for (const e of sent) perModemSent[e.modem] = (perModemSent[e.modem] ?? 0) + 1;
+    const firstCmgs = Math.min(...site.cmgs.map((c) => c.t));
+    return {
+      modems,
+      sms: total,
+      parts_each: accepted[0].parts,
+      cmgs_s: cmgsS,
+      all_ready_after_s: +site.readyAfterS.toFixed(2),
+      elapsed_s: +elapsedS.toFixed(3),
+      ideal_s: perModem * cmgsS,
+      achieved_sms_per_s: +achieved.toFixed(4),
+      limit_sms_per_s: +limit.toFixed(4),
+      utilisation_percent: +((achieved / limit) * 100).toFixed(2),
+      all_accepted_after_ms: +(tAccepted - t0).toFixed(2),
+      first_cmgs_after_ms: +(firstCmgs - t0).toFixed(2),
+      cmgs_gap_over_2500_ms: summaryMinus(gaps, cmgsS * 1000),
+      sent_per_modem: perModemSent,
+    };
+  } finally {
+    await site.stop();
+  }
+}
+
+/** summary() plus the five slowest samples and how many exceed `limitMs`. */
+function summaryTail(samples, limitMs) {
+  const slowest = [...samples].sort((a, b) => b - a).slice(0, 5);
+  return {
+    ...summary(samples),
+    slowest_ms: slowest.map((x) => +x.toFixed(2)),
+    [`over_${limitMs}_ms`]: samples.filter((x) => x > limitMs).length,
+  };
+}
+
+function summaryMinus(samples, base) {
+  return summary(samples.map((x) => x - base));
+}
+
+async function benchEnqueueToCmgs(dir) {
+  const n = Number(values["sms-samples"]);
+  const site = await startSmsSite(dir, [{ id: "m0", args: ["--time-scale", "0.01"] }]);
+  try {
+    // Warm-up (JIT, prepared statements), not counted.
+    for (let i = 0; i < 5; i++) {
+      const sent = nextEvent(site.bus, "sms_sent");
+      await site.sms.enqueue({ to: "+256772000001", text: SMS_TEXT, source: "bench" });
+      await sent;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const toCmgs = [];
+    const toAccepted = [];
+    const acceptedToCmgs = [];
+    for (let i = 0; i < n; i++) {
+      const before = site.cmgs.length;
+      const sent = nextEvent(site.bus, "sms_sent");
+      const t = performance.now();
+      const acc = site.sms.enqueue({ to: "+256772000001", text: SMS_TEXT, source: "bench" });
+      const { id } = await acc;
+      const ta = performance.now();
+      const { e } = await sent;
+      if (e.id !== id) throw new Error(`sent ${e.id}, expected ${id}`);
+      if (site.cmgs.length !== before + 1)
+        throw new Error(`${site.cmgs.length - before} AT+CMGS for one SMS`);
+      toCmgs.push(site.cmgs.at(-1).t - t);
+      toAccepted.push(ta - t);
+      acceptedToCmgs.push(site.cmgs.at(-1).t - ta);
+      // An idle modem: let the sender settle back into its wait.
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (site.failed.length > 0) throw new Error(`${site.failed.length} SMS failed: ${site.failed[0].error}`);
+    return {
+      cmgs_ms_simulated: 25,
+      enqueue_to_cmgs: summaryTail(toCmgs, 20),
+      // The commit (one SQLite transaction, fsync) is inside enqueue(): the id comes back once on disk.
+      // AT+CMGS= is written while that commit runs (the PDU waits for it), so it usually comes first:
+      // accepted_to_cmgs is then negative.
+      enqueue_to_accepted: summaryTail(toAccepted, 20),
+      accepted_to_cmgs: summary(acceptedToCmgs),
+      cmgs_before_commit_returned: acceptedToCmgs.filter((x) => x < 0).length,
+    };
+  } finally {
+    await site.stop();
+  }
+}
+
+/** One request on a simulator's control socket; `onWrite` gets the time just before the write. */
+function controlClient(path) {
+  const socket = createConnection(path);
+  let buf = "";
+  let nextId = 1;
+  const waiting = new Map();
+  socket.on("data", (d) => {
+    buf += d.toString("utf8");
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      const reply = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      const w = waiting.get(reply.id);
+      waiting.delete(reply.id);
+      if (!w) continue;
+      if (reply.ok) w.resolve({ result: reply.result, t: performance.now() });
+      else w.reject(new Error(`control: ${reply.error}`));
+    }
+  });
+  const connected = new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  return {
+    connected,
+    call(op, args) {
+      const id = nextId++;
+      const reply = new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+      const line = `${JSON.stringify({ id, op, args })}\n`;
+      const t = performance.now();
+      socket.write(line);
+      return { t, reply };
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+async function benchCmtiToStored(dir) {
+  const n = Number(values["sms-samples"]);
+  const site = await startSmsSite(dir, [{ id: "m0" }]);
+  const ctl = controlClient(site.sims[0].info.control);
+  try {
+    await ctl.connected;
+    const urcAt = [];
+    const offUrc = site.bus.on("modem_urc", ({ line }) => {
+      if (line.startsWith("+CMTI:")) urcAt.push(performance.now());
+    });
+    const one = async (i) => {
+      const from = `+2567720${String(i).padStart(5, "0")}`;
+      const text = `Bench incoming ${i}: meet at the market at ten.`;
+      const received = nextEvent(site.bus, "sms_received", (e) => e.from === from && e.text === text);
+      const before = urcAt.length;
+      const { t, reply } = ctl.call("inject_text", { from, text });
+      const r = await reply;
+      const { t: tr } = await received;
+      return { total: tr - t, reply: r.t - t, urc: urcAt.length > before ? urcAt[before] - t : undefined };
+    };
+    for (let i = 0; i < 5; i++) await one(100_000 + i); // warm-up
+    await new Promise((r) => setTimeout(r, 100));
+    const total = [];
+    const toUrc = [];
+    const urcToStored = [];
+    for (let i = 0; i < n; i++) {
+      const s = await one(i);
+      total.push(s.total);
+      if (s.urc !== undefined) {
+        toUrc.push(s.urc);
+        urcToStored.push(s.total - s.urc);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    offUrc();
+    return {
+      inject_to_sms_received: summaryTail(total, 50),
+      inject_to_cmti_urc: summary(toUrc),
+      cmti_urc_to_sms_received: summary(urcToStored),
+    };
+  } finally {
+    ctl.close();
+    await site.stop();
+  }
+}
+
+async function benchDurableEnqueue(dir) {
+  const run = async (name, callers, each) => {
+    const dataDir = join(dir, name);
+    const db = openSmsDatabase(dataDir);
+    const bus = new EventBus();
+    const sms = new SmsService({
+      sms: { ...PROD_SMS, queue_limit: 1_000_000 },
+      networks: SMS_NETWORKS,
+      store: new SmsStore(db),
+      modems: { list: () => [], get: () => undefined },
+      bus,
+      logger: benchLogger("sms"),
+    });
+    sms.start();
+    // Warm-up, not counted.
+    for (let i = 0; i < 20; i++) await sms.enqueue({ to: "+256772000001", text: SMS_TEXT, source: "warm" });
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: callers }, async (_, c) => {
+        for (let i = 0; i < each; i++)
+          await sms.enqueue({
+            to: `+2567${String(c).padStart(3, "0")}${String(i).padStart(5, "0")}`,
+            text: SMS_TEXT,
+            source: "bench",
+          });
+      }),
+    );
+    const s = (performance.now() - t0) / 1000;
+    const count = db.prepare("SELECT count(*) AS n FROM out_messages WHERE source = 'bench'").get().n;
+    await sms.stop(Date.now());
+    db.close();
+    if (count !== callers * each) throw new Error(`${count} stored, expected ${callers * each}`);
+    return {
+      messages: callers * each,
+      callers,
+      elapsed_s: +s.toFixed(3),
+      per_s: +((callers * each) / s).toFixed(1),
+    };
+  };
+  return {
+    concurrent_100: await run("concurrent", 100, 200),
+    sequential_1: await run("sequential", 1, 2000),
+  };
+}
+
+const PARTS = [
+  "at_round_trip",
+  "fleet_8",
+  "sms_saturation",
+  "sms_enqueue_to_cmgs",
+  "sms_cmti_to_stored",
+  "sms_durable_enqueue",
+];
+if (values.only && !PARTS.includes(values.only)) {
+  console.error(`unknown part ${values.only}; parts: ${PARTS.join(", ")}`);
+  process.exit(2);
+}
+
+/** figure / target / measured rows of the parts that ran (printed to stderr after the JSON). */
+function tableRows(o) {
+  const rows = [];
+  const ms = (s) => `median ${s.median_ms} ms, p99 ${s.p99_ms} ms, max ${s.max_ms} ms (n ${s.n})`;
+  if (o.at_round_trip)
+    rows.push([
+      "AT round trip added by the engine",
+      "< 1 ms",
+      `median ${o.at_round_trip.added_by_engine_median_ms} ms, p99 ${o.at_round_trip.added_by_engine_p99_ms} ms`,
+    ]);
+  if (o.fleet_8) {
+    rows.push(["RSS, 8 modems ready", "< 60 MB", `${o.fleet_8.rss_mb_when_ready} MB`]);
+    rows.push(["idle CPU, 8 modems", "< 1 %", `${o.fleet_8.idle_cpu_percent_of_one_core} %`]);
+  }
+  if (o.sms_saturation) {
+    const r = o.sms_saturation;
+    rows.push([
+      `SMS/s, ${r.modems} modems × ${r.cmgs_s} s per +CMGS, ${r.sms} SMS`,
+      ">= 97 % of the limit",
+      `${r.achieved_sms_per_s} SMS/s of ${r.limit_sms_per_s} = ${r.utilisation_percent} % (${r.elapsed_s} s, ideal ${r.ideal_s} s)`,
+    ]);
+  }
+  if (o.sms_enqueue_to_cmgs)
+    rows.push(["enqueue() → AT+CMGS=, idle modem", "p99 < 20 ms", ms(o.sms_enqueue_to_cmgs.enqueue_to_cmgs)]);
+  if (o.sms_cmti_to_stored)
+    rows.push([
+      "inject_text → sms_received, idle modem",
+      "p99 < 50 ms",
+      ms(o.sms_cmti_to_stored.inject_to_sms_received),
+    ]);
+  if (o.sms_durable_enqueue) {
+    const r = o.sms_durable_enqueue;
+    rows.push([
+      `durable enqueues, ${r.concurrent_100.callers} concurrent callers`,
+      "> 2000/s",
+      `${r.concurrent_100.per_s}/s`,
+    ]);
+    rows.push(["durable enqueues, 1 caller awaiting each", "—", `${r.sequential_1.per_s}/s`]);
+  }
+  return rows;
+}
+
 const dir = mkdtempSync(join(tmpdir(), "bts-bench-"));
 const out = {
   machine: { node: process.version, cpus: (await import("node:os")).cpus()[0]?.model, arch: process.arch },
@@ -226,10 +749,28 @@ const out = {
 try {
   if (!values.only || values.only === "at_round_trip") out.at_round_trip = (await benchRoundTrip(dir)).result;
   if (!values.only || values.only === "fleet_8") out.fleet_8 = await benchFleet(dir);
+  const smsParts = {
+    sms_saturation: benchSmsSaturation,
+    sms_enqueue_to_cmgs: benchEnqueueToCmgs,
+    sms_cmti_to_stored: benchCmtiToStored,
+    sms_durable_enqueue: benchDurableEnqueue,
+  };
+  for (const [name, fn] of Object.entries(smsParts)) {
+    if (values.only && values.only !== name) continue;
+    const partDir = join(dir, name);
+    mkdirSync(partDir);
+    out[name] = await fn(partDir);
+  }
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 500));
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(JSON.stringify(out, null, 2));
+const rows = [["figure", "target", "measured"], ...tableRows(out)];
+const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+for (const [k, r] of rows.entries()) {
+  console.error(r.map((c, i) => c.padEnd(widths[i])).join(" | "));
+  if (k === 0) console.error(widths.map((w) => "-".repeat(w)).join("-|-"));
+}
 process.exit(0);

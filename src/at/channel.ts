@@ -38,11 +38,12 @@ export interface AtCommandOptions {
   /** How long to wait for the prompt, ms (default 10000). */
   promptTimeoutMs?: number;
   /**
-   * Called synchronously when the prompt came, just before the payload is written: the SMS queue
-   * records there, durably, that the modem is about to hold the PDU. If it throws, the payload is not
-   * written, the prompt is left with ESC and the command rejects with that error.
+   * Called when the prompt came, just before the payload is written: the SMS queue records there,
+   * durably, that the modem is about to hold the PDU. If it throws (or its promise rejects), the payload
+   * is not written, the prompt is left with ESC and the command rejects with that error. If it returns a
+   * promise, the payload waits for it (within the command's timeout).
    */
-  onPrompt?: () => void;
+  onPrompt?: () => void | Promise<void>;
 }
 
 export interface AtResponse {
@@ -65,7 +66,7 @@ interface Pending {
   opts: AtCommandOptions;
   prefix: string | undefined;
   lines: string[];
-  state: "queued" | "await_prompt" | "await_final";
+  state: "queued" | "await_prompt" | "await_gate" | "await_final";
   echoSeen: boolean;
   startedAt: number;
   timer?: NodeJS.Timeout;
@@ -216,11 +217,32 @@ export class AtChannel {
     });
   }
 
+  private writePayload(p: Pending): void {
+    p.state = "await_final";
+    if (p.timer) clearTimeout(p.timer);
+    const left = (p.opts.timeoutMs ?? this.o.defaultTimeoutMs ?? 5000) - (performance.now() - p.startedAt);
+    p.timer = setTimeout(() => this.onTimeout(p), Math.max(1, left));
+    this.o.conn.write(`${p.opts.payload}\x1a`).catch(() => {});
+  }
+
+  /** Leaves the prompt with ESC (27.005 §3.5.1: nothing is sent) and rejects the command. */
+  private abortAtPrompt(p: Pending, err: unknown): void {
+    this.o.conn.write("\x1b").catch(() => {});
+    this.resyncSince = performance.now();
+    this.finish(
+      p,
+      undefined,
+      isSiteError(err)
+        ? err
+        : new SiteError("at.aborted", `${p.command}: ${err instanceof Error ? err.message : err}`),
+    );
+  }
+
   private onTimeout(p: Pending): void {
     if (this.current !== p) return;
     this.stats.timeouts++;
     this.resyncSince = performance.now();
-    const waitingPrompt = p.state === "await_prompt";
+    const waitingPrompt = p.state === "await_prompt" || p.state === "await_gate";
     if (waitingPrompt) this.o.conn.write("\x1b").catch(() => {});
     this.finish(
       p,
@@ -259,28 +281,27 @@ export class AtChannel {
     if (token.kind === "prompt") {
       if (p && p.state === "await_prompt" && p.opts.payload !== undefined) {
         this.o.logger.debug(() => "« >");
-        if (p.opts.onPrompt) {
-          try {
-            p.opts.onPrompt();
-          } catch (err) {
-            this.o.conn.write("\x1b").catch(() => {});
-            this.resyncSince = performance.now();
-            this.finish(
-              p,
-              undefined,
-              isSiteError(err)
-                ? err
-                : new SiteError("at.aborted", `${p.command}: ${err instanceof Error ? err.message : err}`),
-            );
-            return;
-          }
+        let gate: void | Promise<void>;
+        try {
+          gate = p.opts.onPrompt?.();
+        } catch (err) {
+          this.abortAtPrompt(p, err);
+          return;
         }
-        p.state = "await_final";
-        if (p.timer) clearTimeout(p.timer);
-        const left =
-          (p.opts.timeoutMs ?? this.o.defaultTimeoutMs ?? 5000) - (performance.now() - p.startedAt);
-        p.timer = setTimeout(() => this.onTimeout(p), Math.max(1, left));
-        this.o.conn.write(`${p.opts.payload}\x1a`).catch(() => {});
+        if (gate instanceof Promise) {
+          // The payload waits for the gate (the SMS row's commit); the command's timer keeps running.
+          p.state = "await_gate";
+          gate.then(
+            () => {
+              if (this.current === p && p.state === "await_gate") this.writePayload(p);
+            },
+            (err: unknown) => {
+              if (this.current === p && p.state === "await_gate") this.abortAtPrompt(p, err);
+            },
+          );
+          return;
+        }
+        this.writePayload(p);
       } else {
         this.o.logger.debug("« > (prompt nobody asked for)");
       }

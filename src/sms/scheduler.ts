@@ -39,6 +39,8 @@ export interface Job {
   parts: JobPart[];
   /** A part is with a modem right now. */
   inflight: boolean;
+  /** Set while its row is being committed: a sender may ask for the prompt; the PDU waits for this. */
+  commit?: Promise<void> | undefined;
   /** modem → until when it must not take this message (ms). */
   excluded: Map<string, number>;
 }

@@ -117,6 +117,8 @@ export class SmsService {
   private stopping = false;
   private started = false;
   private prunedAt = 0;
+  /** The last `out_messages.seq` given out (seqs are assigned here, before the commit). */
+  private nextSeq: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   readonly now: () => number;
@@ -312,7 +314,15 @@ export class SmsService {
     return { rec, truncated };
   }
 
-  /** Commits the pending batch in one transaction, then hands the new messages to the scheduler. */
+  /**
+   * Commits the pending batch in one transaction (one fsync) and answers the callers.
+   *
+   * Pipelined: the new messages are offered to the senders *before* the commit, so a free modem gets
+   * its `AT+CMGS=<n>` while the disk is still confirming (the serial write runs on libuv's thread pool
+   * during better-sqlite3's synchronous commit). The PDU itself still waits: it is written only after
+   * the prompt, whose callback runs on this thread after the commit, and refuses a message whose
+   * commit is not done (`committed`), so nothing is ever typed for a message that is not on disk.
+   */
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
@@ -320,43 +330,53 @@ export class SmsService {
       while (this.batch.length > 0) {
         const items = this.batch;
         this.batch = [];
+        const store = this.d.store;
+        // Repeats (same source and sourceRef, earlier or in this batch) are not offered to the senders.
+        const refs = new Set<string>();
+        const fresh: Job[] = [];
+        let settle: { ok: () => void; fail: (e: unknown) => void } = { ok: () => {}, fail: () => {} };
+        const commit = new Promise<void>((ok, fail) => {
+          settle = { ok, fail };
+        });
+        commit.catch(() => {});
+        for (const item of items) {
+          const key =
+            item.rec.sourceRef === undefined ? undefined : `${item.rec.source}\u0000${item.rec.sourceRef}`;
+          if (
+            key !== undefined &&
+            (refs.has(key) || store.hasSourceRef(item.rec.source, item.rec.sourceRef!))
+          )
+            continue;
+          if (key !== undefined) refs.add(key);
+          this.nextSeq ??= store.lastSeq();
+          item.rec.seq = ++this.nextSeq;
+          const job = newJob(item.rec, item.rec.seq);
+          job.commit = commit;
+          fresh.push(job);
+          this.scheduler.add(job);
+        }
+        if (fresh.length > 0) {
+          for (const s of this.senders.values()) s.wake();
+          // The woken senders take their jobs and write AT+CMGS=<n> before the commit blocks this thread.
+          await new Promise((r) => setImmediate(r));
+        }
         let results: ReturnType<SmsStore["insertOutgoing"]>;
         try {
-          results = this.d.store.insertOutgoing(items.map((i) => i.rec));
+          results = store.insertOutgoing(items.map((i) => i.rec));
         } catch (err) {
           const e = new SiteError("sms.storage", `cannot store the SMS: ${errorText(err)}`, { cause: err });
           this.log.error(e.message);
+          for (const job of fresh) this.scheduler.remove(job.seq);
+          settle.fail(new SiteError("at.aborted", `not typed: ${e.message}`));
           for (const i of items) i.reject(e);
           continue;
         }
+        for (const job of fresh) job.commit = undefined;
+        settle.ok();
         for (const [k, r] of results.entries()) {
           const item = items[k]!;
-          if (!r.existing) {
-            const m = item.rec;
-            this.scheduler.add({
-              seq: r.seq,
-              id: m.id,
-              to: m.to,
-              network: m.network,
-              wantModem: m.wantModem ?? null,
-              modem: null,
-              boundAt: null,
-              nextAt: m.createdAt,
-              expiresAt: m.expiresAt,
-              parts: m.parts.map((p, i) => ({
-                part: i + 1,
-                pdu: p.pdu,
-                tpduLength: p.tpduLength,
-                state: "queued",
-                attempts: 0,
-              })),
-              inflight: false,
-              excluded: new Map(),
-            });
-          }
           item.resolve({ id: r.id, parts: r.parts, truncated: item.truncated, existing: r.existing });
         }
-        for (const s of this.senders.values()) s.wake();
         // Let the resolved callers run (and enqueue more) before the next batch.
         await new Promise((r) => setImmediate(r));
       }
@@ -510,6 +530,29 @@ export class SmsService {
   }
 }
 
+function newJob(m: NewOutgoing, seq: number): Job {
+  return {
+    seq,
+    id: m.id,
+    to: m.to,
+    network: m.network,
+    wantModem: m.wantModem ?? null,
+    modem: null,
+    boundAt: null,
+    nextAt: m.createdAt,
+    expiresAt: m.expiresAt,
+    parts: m.parts.map((p, i) => ({
+      part: i + 1,
+      pdu: p.pdu,
+      tpduLength: p.tpduLength,
+      state: "queued",
+      attempts: 0,
+    })),
+    inflight: false,
+    excluded: new Map(),
+  };
+}
+
 function jobOf(m: OutMessageRow): Job {
   return {
     seq: m.seq,
@@ -632,14 +675,19 @@ class ModemSender {
           prefix: "+CMGS:",
           timeoutMs: m.profile?.timeouts.cmgs ?? 60_000,
           onPrompt: () => {
-            const at = this.svc.now();
-            store.markHanded(job.seq, part.part, this.modem, at);
-            inflight.handed = true;
-            part.state = "sending";
-            part.attempts++;
-            this.scheduler.bind(job, this.modem, at);
-            this.recent.push(at);
-            this.day.count++;
+            const hand = () => {
+              const at = this.svc.now();
+              store.markHanded(job.seq, part.part, this.modem, at);
+              inflight.handed = true;
+              part.state = "sending";
+              part.attempts++;
+              this.scheduler.bind(job, this.modem, at);
+              this.recent.push(at);
+              this.day.count++;
+            };
+            // A message whose row is still being committed: the PDU waits for the commit (milliseconds).
+            if (job.commit) return job.commit.then(hand);
+            hand();
           },
         });
       } catch (err) {

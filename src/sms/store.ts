@@ -125,6 +125,8 @@ export function openSmsDatabase(dir: string): Database {
 // ── rows ──────────────────────────────────────────────────────────────────────────────────────
 
 export interface NewOutgoing {
+  /** Row number to use; default: the next one SQLite gives. */
+  seq?: number;
   id: string;
   source: string;
   sourceRef?: string | undefined;
@@ -375,14 +377,16 @@ export class SmsStore {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertMsg: p(`INSERT INTO out_messages
-        (id, source, source_ref, origin, to_number, text, network, encoding, parts, truncated,
+        (seq, id, source, source_ref, origin, to_number, text, network, encoding, parts, truncated,
          status_report, want_modem, state, next_at, created_at, expires_at)
-        VALUES (@id, @source, @source_ref, @origin, @to, @text, @network, @encoding, @parts, @truncated,
+        VALUES (@seq, @id, @source, @source_ref, @origin, @to, @text, @network, @encoding, @parts, @truncated,
          @status_report, @want_modem, 'queued', @created_at, @created_at, @expires_at)`),
       insertPart: p(`INSERT INTO out_parts (message_seq, part, pdu, tpdu_length, state)
         VALUES (?, ?, ?, ?, 'queued')`),
       bySourceRef: p("SELECT id, seq, parts FROM out_messages WHERE source = ? AND source_ref = ?"),
       msgById: p("SELECT * FROM out_messages WHERE id = ?"),
+      lastSeq: p("SELECT seq FROM sqlite_sequence WHERE name = 'out_messages'"),
+      maxSeq: p("SELECT MAX(seq) AS seq FROM out_messages"),
       msgBySeq: p("SELECT * FROM out_messages WHERE seq = ?"),
       partsOf: p("SELECT * FROM out_parts WHERE message_seq = ? ORDER BY part"),
       openMsgs: p("SELECT * FROM out_messages WHERE state IN ('queued','sending') ORDER BY seq"),
@@ -490,6 +494,7 @@ export class SmsStore {
           }
         }
         const r = this.s.insertMsg.run({
+          seq: m.seq ?? null,
           id: m.id,
           source: m.source,
           source_ref: m.sourceRef ?? null,
@@ -513,6 +518,17 @@ export class SmsStore {
       return out;
     });
     return tx(batch);
+  }
+
+  hasSourceRef(source: string, sourceRef: string): boolean {
+    return this.s.bySourceRef.get(source, sourceRef) !== undefined;
+  }
+
+  /** The highest `out_messages.seq` ever given (deleted rows included: AUTOINCREMENT never reuses). */
+  lastSeq(): number {
+    const r = this.s.lastSeq.get() as { seq: number } | undefined;
+    const m = this.s.maxSeq.get() as { seq: number | null };
+    return Math.max(r?.seq ?? 0, m.seq ?? 0);
   }
 
   message(id: string): OutMessageRow | undefined {

@@ -95,6 +95,64 @@ describe("the AT channel", () => {
     assert.equal(port.written[1], "0001000B91\x1a");
   });
 
+  it("calls onPrompt when the prompt came and before the payload is written", async () => {
+    const order: string[] = [];
+    const { ch, port } = channelFor((w, p) => {
+      order.push(`wrote ${JSON.stringify(w)}`);
+      if (w.startsWith("AT+CMGS")) p.send("\r\n> ");
+      else if (w.endsWith("\x1a")) p.send("\r\n+CMGS: 7\r\n\r\nOK\r\n");
+    }, 1000);
+    await ch.send("AT+CMGS=9", {
+      payload: "0011",
+      onPrompt: () => {
+        order.push(`prompt; written so far: ${port.written.length}`);
+      },
+    });
+    assert.deepEqual(order, ['wrote "AT+CMGS=9\\r"', "prompt; written so far: 1", 'wrote "0011\\u001a"']);
+  });
+
+  it("leaves the prompt with ESC and writes no payload when onPrompt throws", async () => {
+    const { ch, port } = channelFor((w, p) => {
+      if (w.startsWith("AT+CMGS")) p.send("\r\n> ");
+    }, 1000);
+    await assert.rejects(
+      ch.send("AT+CMGS=9", {
+        payload: "0011",
+        onPrompt: () => {
+          throw new Error("disk full");
+        },
+      }),
+      (e) => isSiteError(e, "at.aborted") && /disk full/.test(e.message),
+    );
+    assert.deepEqual(port.written, ["AT+CMGS=9\r", "\x1b"]);
+  });
+
+  it("waits for the promise onPrompt returns before the payload, and aborts with ESC if it rejects", async () => {
+    const { ch, port } = channelFor((w, p) => {
+      if (w.startsWith("AT+CMGS")) p.send("\r\n> ");
+      else if (w.endsWith("\x1a")) p.send("\r\n+CMGS: 8\r\n\r\nOK\r\n");
+    }, 1000);
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const sent = ch.send("AT+CMGS=9", { payload: "0022", onPrompt: () => gate });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(port.written, ["AT+CMGS=9\r"], "the payload waits for the gate");
+    open();
+    assert.deepEqual((await sent).lines, ["+CMGS: 8"]);
+    assert.equal(port.written[1], "0022\x1a");
+
+    const { ch: ch2, port: port2 } = channelFor((w, p) => {
+      if (w.startsWith("AT+CMGS")) p.send("\r\n> ");
+    }, 1000);
+    await assert.rejects(
+      ch2.send("AT+CMGS=9", { payload: "0033", onPrompt: () => Promise.reject(new Error("commit failed")) }),
+      (e) => isSiteError(e, "at.aborted"),
+    );
+    assert.deepEqual(port2.written, ["AT+CMGS=9\r", "\x1b"]);
+  });
+
   it("cancels a prompt that never comes with ESC and times out", async () => {
     const { ch, port } = channelFor(() => {});
     await assert.rejects(ch.send("AT+CMGS=9", { payload: "00", promptTimeoutMs: 50 }), (e) =>
