@@ -676,6 +676,8 @@ class ModemSender {
           timeoutMs: m.profile?.timeouts.cmgs ?? 60_000,
           onPrompt: () => {
             const hand = () => {
+              // Past the stop deadline nothing new is handed over: the prompt is left with ESC.
+              if (inflight.abandoned) throw new SiteError("at.aborted", "stopping: the PDU is not typed");
               const at = this.svc.now();
               store.markHanded(job.seq, part.part, this.modem, at);
               inflight.handed = true;
