@@ -10,6 +10,8 @@
 //   sms_cmti_to_stored   one idle modem: inject_text on the simulator's control socket → sms_received
 //   sms_durable_enqueue  no modems, a real sms.db (WAL, synchronous=FULL): enqueues/s, 100 concurrent
 //                        callers and one caller awaiting each
+//   sms_kill_loop        (only with --only; needs the dev dependencies) the kill -9 test,
+//                        test/integration/smsCrash.test.ts, at full length: --kill-cycles N (default 100)
 // stdout: the JSON document; stderr: a figure / target / measured table of the parts that ran.
 // The SMS parts run the fleet and the SmsService in this process (dist/ modules), the simulators as
 // child processes, as production does. BENCH_LOG=1 sends their logs (debug) to stderr.
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     "idle-seconds": { type: "string", default: "60" },
     iterations: { type: "string", default: "2000" },
     "sms-samples": { type: "string", default: "200" },
+    "kill-cycles": { type: "string", default: "100" },
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
@@ -694,7 +697,35 @@ const PARTS = [
   "sms_enqueue_to_cmgs",
   "sms_cmti_to_stored",
   "sms_durable_enqueue",
+  "sms_kill_loop",
 ];
+
+/** The kill -9 test at full length (CI runs it with 8 kills): its one-line verdict and duration. */
+async function benchKillLoop() {
+  const cycles = Number(values["kill-cycles"]);
+  const start = performance.now();
+  const child = spawn(process.execPath, ["--import", "tsx", "--test", "test/integration/smsCrash.test.ts"], {
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { ...process.env, SMS_KILL_CYCLES: String(cycles) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let text = "";
+  child.stdout.on("data", (d) => {
+    text += d;
+  });
+  child.stderr.on("data", (d) => {
+    text += d;
+  });
+  const code = await new Promise((r) => child.on("exit", r));
+  const line = /kill -9 loop: ([^\n]*)/.exec(text)?.[1] ?? null;
+  return {
+    kills: cycles,
+    passed: code === 0,
+    verdict: line,
+    minutes: +((performance.now() - start) / 60_000).toFixed(1),
+  };
+}
 if (values.only && !PARTS.includes(values.only)) {
   console.error(`unknown part ${values.only}; parts: ${PARTS.join(", ")}`);
   process.exit(2);
@@ -739,6 +770,12 @@ function tableRows(o) {
     ]);
     rows.push(["durable enqueues, 1 caller awaiting each", "—", `${r.sequential_1.per_s}/s`]);
   }
+  if (o.sms_kill_loop)
+    rows.push([
+      `kill -9 loop, ${o.sms_kill_loop.kills} kills`,
+      "nothing lost or twice",
+      `${o.sms_kill_loop.passed ? "passed" : "FAILED"}: ${o.sms_kill_loop.verdict} (${o.sms_kill_loop.minutes} min)`,
+    ]);
   return rows;
 }
 
@@ -761,6 +798,7 @@ try {
     mkdirSync(partDir);
     out[name] = await fn(partDir);
   }
+  if (values.only === "sms_kill_loop") out.sms_kill_loop = await benchKillLoop();
 } finally {
   for (const c of children) c.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 500));
