@@ -175,7 +175,8 @@ describe("receiving SMS on simulated modems", () => {
   it("delivers an incomplete message with a marker once sms.reassembly_timeout_s has passed", async () => {
     await withSite("timeout", { modems: [{ id: "m1" }], sms: { reassembly_timeout_s: 1 } }, async (site) => {
       site.sims[0]!.injectText("+256772999013", "p".repeat(400), { order: [1, 3], ref: 77 });
-      const e = await waitFor("sms_received", () => site.of("sms_received")[0], 10_000);
+      // The timeout is checked every 10 s.
+      const e = await waitFor("sms_received", () => site.of("sms_received")[0], 15_000);
       assert.equal(e.missing_parts, 1);
       assert.equal(e.text, `${"p".repeat(153)}${missingPartMarker(2, 3)}${"p".repeat(400 - 306)}`);
     });
