@@ -130,6 +130,41 @@ describe("sending SMS through simulated modems", () => {
     );
   });
 
+  it("reads status reports the modem stores (+CDSI), applies them, then deletes them", async () => {
+    const quirks = join(root.dir, "quirks-cdsi");
+    mkdirSync(quirks, { recursive: true });
+    writeFileSync(
+      join(quirks, "stored_reports.json"),
+      JSON.stringify({
+        name: "stored_reports",
+        description: "test: status reports stored, indicated with +CDSI",
+        match: { usb_ids: [], manufacturer: [], model: [] },
+        sms_init: [
+          { command: "AT+CMGF=0", required: true },
+          { command: "AT+CNMI=2,1,0,2,0", required: true },
+        ],
+      }),
+    );
+    await withSite(
+      "cdsi",
+      {
+        modems: [
+          {
+            id: "m1",
+            modem: { profile: "stored_reports" },
+            sim: { statusReports: { after_ms: 200, status: 0 } },
+          },
+        ],
+        quirkDirs: [quirks],
+      },
+      async (site) => {
+        const r = await site.sms.enqueue({ to: "+256772000010", text: "stored report", source: "test" });
+        await waitFor("delivered", () => site.sms.status(r.id)?.state === "delivered", 15_000);
+        await waitFor("report deleted from the SIM", () => site.sims[0]!.storedMessages().length === 0);
+      },
+    );
+  });
+
   it("marks a message failed on a negative status report", async () => {
     await withSite(
       "report-failed",
