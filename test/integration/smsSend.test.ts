@@ -397,6 +397,41 @@ describe("routing and limits", () => {
     );
   });
 
+  it("holds a modem to its rate_per_minute while another modem carries on", async () => {
+    await withSite(
+      "rate",
+      {
+        modems: [
+          { id: "m1", modem: { rate_per_minute: 2 } },
+          { id: "m2", modem: { networks: ["none"] } },
+        ],
+      },
+      async (site) => {
+        const ids = [];
+        for (let i = 0; i < 3; i++)
+          ids.push((await site.sms.enqueue({ to: `+25670000004${i}`, text: `r${i}`, source: "t" })).id);
+        const pinned = await site.sms.enqueue({
+          to: "+256700000049",
+          text: "other",
+          source: "t",
+          modem: "m2",
+        });
+        await waitFor(
+          "two sent by m1",
+          () => site.of("sms_sent").filter((e) => e.modem === "m1").length === 2,
+        );
+        await waitFor("m2 not held back", () => site.of("sms_sent").find((e) => e.id === pinned.id));
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(
+          site.of("sms_sent").filter((e) => e.modem === "m1").length,
+          2,
+          "the third waits a minute",
+        );
+        assert.equal(site.sms.status(ids[2]!)?.state, "queued");
+      },
+    );
+  });
+
   it("rejects what cannot go, truncates when told to, and accepts a repeated request once", async () => {
     await withSite("checks", { modems: [{ id: "m1" }], sms: { max_parts: 2 } }, async (site) => {
       await assert.rejects(
