@@ -33,7 +33,18 @@ export type SiteErrorCode =
   | "sms.queue_full"
   | "sms.not_found"
   | "sms.storage"
-  | "sms.unknown";
+  | "sms.unknown"
+  | "sip.rp"
+  | "sip.number"
+  | "sip.auth"
+  | "sip.listen"
+  | "sip.transport"
+  | "sip.parse"
+  | "sub.invalid"
+  | "sub.not_found"
+  | "sync.gap"
+  | "sync.hash"
+  | "sync.invalid";
 
 export class SiteError extends Error {
   readonly code: SiteErrorCode;

@@ -115,6 +115,13 @@ export const SMS_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "outgoing SMS by destination (replies go back to the SIP sender)",
+    up: `
+      CREATE INDEX out_to ON out_messages(to_number, seq);
+    `,
+  },
 ];
 
 /** Opens (creating and migrating) `<dir>/sms.db`. */
@@ -385,6 +392,8 @@ export class SmsStore {
         VALUES (?, ?, ?, ?, 'queued')`),
       bySourceRef: p("SELECT id, seq, parts FROM out_messages WHERE source = ? AND source_ref = ?"),
       msgById: p("SELECT * FROM out_messages WHERE id = ?"),
+      lastTo: p(`SELECT origin FROM out_messages WHERE to_number = ? AND source = ? AND created_at >= ?
+        ORDER BY seq DESC LIMIT 1`),
       lastSeq: p("SELECT seq FROM sqlite_sequence WHERE name = 'out_messages'"),
       maxSeq: p("SELECT MAX(seq) AS seq FROM out_messages"),
       msgBySeq: p("SELECT * FROM out_messages WHERE seq = ?"),
@@ -518,6 +527,20 @@ export class SmsStore {
       return out;
     });
     return tx(batch);
+  }
+
+  /**
+   * Who sent the latest SMS to `number` from `source` since `since` (its `origin`): an SMS from that
+   * number is taken as the reply to it.
+   */
+  lastOriginTo(number: string, source: string, since: number): unknown {
+    const r = this.s.lastTo.get(number, source, since) as { origin: string | null } | undefined;
+    if (!r?.origin) return undefined;
+    try {
+      return JSON.parse(r.origin);
+    } catch {
+      return undefined;
+    }
   }
 
   hasSourceRef(source: string, sourceRef: string): boolean {
