@@ -1,0 +1,35 @@
+/** The subscriber cache: table, OpenBTS views, REGISTER contacts and sync. See docs/subscribers.md. */
+export { type CanonicalRow, canonicalHashOf, canonicalLine, canonicalText, EMPTY_HASH } from "./canonical.js";
+export {
+  type Contact,
+  type ContactOwner,
+  isResyncError,
+  type ListOptions,
+  openSubscriberDatabase,
+  type ReachableContact,
+  SUBSCRIBER_DB_FILE,
+  SUBSCRIBER_MIGRATIONS,
+  type Subscriber,
+  SubscriberStore,
+  type SyncResult,
+  type SyncState,
+  UNKNOWN_MAX,
+  type UnknownRegistration,
+} from "./store.js";
+export {
+  type CheckedSync,
+  checkImsi,
+  checkMsisdn,
+  checkSubscriberInput,
+  checkSyncRequest,
+  IMSI_PATTERN,
+  imsiFromSipUser,
+  LIST_MAX,
+  MSISDN_PATTERN,
+  NAME_MAX,
+  SUBSCRIBER_STATUSES,
+  type SubscriberInput,
+  type SubscriberStatus,
+  type SyncEntry,
+  type SyncRequest,
+} from "./validate.js";
