@@ -7,9 +7,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+let scenarios = 0;
 
 /** A port free for both UDP and TCP on 127.0.0.1 (asked of the kernel, then released). */
 export async function freePort(): Promise<number> {
@@ -149,13 +151,22 @@ export function sipp(
     transport?: "u1" | "t1";
     calls?: number;
     vars?: Record<string, string>;
+    /** `{{name}}` fields of the scenario file, replaced before it runs. */
+    fill?: Record<string, string>;
     timeoutS?: number;
     extra?: string[];
   },
 ): SippRun {
+  let scenario = join(FIXTURES, "sipp", `${name}.xml`);
+  if (o.fill) {
+    let xml = readFileSync(scenario, "utf8");
+    for (const [k, v] of Object.entries(o.fill)) xml = xml.replaceAll(`{{${k}}}`, v);
+    scenario = join(tmpdir(), `sipp-${name}-${process.pid}-${++scenarios}.xml`);
+    writeFileSync(scenario, xml);
+  }
   const args = [
     "-sf",
-    join(FIXTURES, "sipp", `${name}.xml`),
+    scenario,
     "-i",
     "127.0.0.1",
     "-p",
