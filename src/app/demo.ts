@@ -51,6 +51,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     gpio: { driver: "sim", sim_dir: gpioDir },
     discovery: { globs: [join(linkDir, "*")], interval_ms: 1000 },
     modems: DEMO_MODEMS.map((m) => ({ id: m.id, port: "auto", imei: m.imei, power_gpio: m.power_gpio })),
+    sip: { listen: "127.0.0.1:5060", domain: "demo.bts.local" },
   });
   if (!checked.ok) throw new Error(`demo config invalid: ${checked.problems.join("; ")}`);
   const logger = createLogger(checked.config.log);
@@ -73,6 +74,7 @@ export async function demoCommand(args: string[]): Promise<number> {
       demo: "bts-site",
       folder: dir,
       gpio_dir: gpioDir,
+      sip: site.sip ? "udp+tcp 127.0.0.1:5060 (MESSAGE to a number leaves as SMS)" : null,
       modems: DEMO_MODEMS.map((m, i) => ({
         id: m.id,
         simulated: m.profile,
