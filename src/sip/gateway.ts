@@ -99,6 +99,11 @@ export class SipGateway {
         logger: d.logger.child("upstream"),
         ...(d.now ? { now: d.now } : {}),
         onChange: () => this.waker.wake(),
+        onReachable: () => {
+          const n = this.d.outbox.retryUpstreamNow(this.now);
+          if (n > 0) this.log.info(`upstream back: ${n} waiting MESSAGEs sent now`);
+          this.waker.wake();
+        },
       });
   }
 
@@ -487,6 +492,11 @@ export class SipGateway {
         target = `sip:IMSI${imsi}@${c.ip}:${c.port}`;
       }
       const viaUpstream = row.kind !== "local" && this.upstreams !== undefined;
+      if (viaUpstream && this.upstreams!.allDown()) {
+        // Held, not attempted: it goes as soon as an upstream answers again (retryUpstreamNow).
+        outbox.markRetry(row.seq, this.now + 60_000, null, "no upstream reachable");
+        return;
+      }
       const upstream = viaUpstream ? this.upstreams!.current() : undefined;
       outbox.markSending(row.seq);
       const req: SipRequest = {

@@ -161,6 +161,8 @@ export class SipOutbox {
         "SELECT kind, state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY kind, state",
       ),
       prune: p("DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < ?"),
+      retryNow: p(`UPDATE outbox SET next_at = ? WHERE state = 'queued' AND kind IN ('upstream','notice')
+        AND next_at > ?`),
     };
   }
 
@@ -219,6 +221,11 @@ export class SipOutbox {
 
   markExpired(seq: number, now: number): void {
     this.s.expire.run(now, seq);
+  }
+
+  /** The upstream is back: every MESSAGE waiting for it is due now rather than at its backoff time. */
+  retryUpstreamNow(now: number): number {
+    return this.s.retryNow.run(now, now).changes;
   }
 
   prune(before: number): number {

@@ -26,12 +26,30 @@ export interface UpstreamState {
   lastError: string | null;
 }
 
-/** Sends a request and resolves with its final response (a local 408/503 when none came). */
-export function request(stack: SipStack, req: SipRequest): Promise<SipResponse> {
+/**
+ * Sends a request and resolves with its final response (a local 408/503 when none came). With
+ * `timeoutMs`, a local 408 comes after that long instead of the transaction's own 32 s (for probes;
+ * the transaction itself runs on and its late answer is ignored).
+ */
+export function request(stack: SipStack, req: SipRequest, timeoutMs?: number): Promise<SipResponse> {
   return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined)
+      timer = setTimeout(
+        () =>
+          resolve({
+            status: 408,
+            reason: "Request Timeout (no answer)",
+            headers: req.headers,
+          } as SipResponse),
+        timeoutMs,
+      );
     try {
       stack.send(req, (res) => {
-        if (res.status >= 200) resolve(res);
+        if (res.status >= 200) {
+          clearTimeout(timer);
+          resolve(res);
+        }
       });
     } catch (err) {
       resolve({
@@ -64,6 +82,8 @@ export class Upstreams {
       logger: Logger;
       now?: () => number;
       onChange?: () => void;
+      /** An upstream became reachable (again). */
+      onReachable?: (uri: string) => void;
     },
   ) {
     this.states = [o.config.uri, ...o.config.fallback].map((uri) => ({
@@ -100,6 +120,11 @@ export class Upstreams {
     await this.loop;
   }
 
+  /** Every upstream is known to be down: MESSAGEs for the core wait rather than time out one by one. */
+  allDown(): boolean {
+    return this.states.every((s) => s.reachable === false);
+  }
+
   /** A MESSAGE through `uri` timed out or found it down: check it now. */
   suspect(uri: string): void {
     const s = this.states.find((x) => x.uri === uri);
@@ -132,20 +157,24 @@ export class Upstreams {
       s.lastError = "not a SIP URI";
       return;
     }
-    const res = await request(this.o.stack, {
-      method: "OPTIONS",
-      uri: s.uri,
-      headers: {
-        via: [],
-        to: { uri: s.uri, params: {} },
-        from: { uri: `sip:${this.o.user}@${this.o.domain}`, params: { tag: newTag() } },
-        "call-id": newCallId(this.o.stack.address),
-        cseq: { seq: 1, method: "OPTIONS" },
-        "max-forwards": 70,
+    const res = await request(
+      this.o.stack,
+      {
+        method: "OPTIONS",
+        uri: s.uri,
+        headers: {
+          via: [],
+          to: { uri: s.uri, params: {} },
+          from: { uri: `sip:${this.o.user}@${this.o.domain}`, params: { tag: newTag() } },
+          "call-id": newCallId(this.o.stack.address),
+          cseq: { seq: 1, method: "OPTIONS" },
+          "max-forwards": 70,
+        },
       },
-    });
+      Math.min(5000, this.o.config.keepalive_s * 1000),
+    );
     // Any answer but our stack's own timeout/unreachable means the peer is alive.
-    const local = res.status === 408 || (res.status === 503 && !res.headers.via?.length);
+    const local = res.status === 408 || res.status === 503;
     const was = s.reachable;
     s.reachable = !local;
     if (s.reachable) s.lastSeen = this.now;
@@ -157,7 +186,7 @@ export class Upstreams {
       if (!s.reachable) {
         s.registered = false;
         if (this.registeredTo === s.uri) this.registeredTo = null;
-      }
+      } else this.o.onReachable?.(s.uri);
       this.o.onChange?.();
     }
   }

@@ -167,3 +167,144 @@ describe("through Kamailio as the upstream registrar and proxy", () => {
     }
   });
 });
+
+async function kamailioSite(
+  name: string,
+  opts: { fallback?: number[]; uasCalls?: number; sim?: object } = {},
+) {
+  const dir = join(root.dir, name);
+  const uasPort = await freePort();
+  const kam = await startKamailio({
+    dir: root.dir,
+    domain: "site.test",
+    siteUser: "site-042",
+    sitePassword: "secret",
+    uasAddr: `127.0.0.1:${uasPort}`,
+  });
+  const traceFile = join(root.dir, `${name}-uas.log`);
+  const uas = sipp("uas-message", {
+    localPort: uasPort,
+    calls: opts.uasCalls ?? 1,
+    timeoutS: 90,
+    extra: ["-trace_msg", "-message_file", traceFile],
+  });
+  const site = await startGatewaySite({
+    dir,
+    modems: [{ id: "m1", ...(opts.sim ? { sim: opts.sim } : {}) }],
+    sip: {
+      upstream: {
+        uri: `sip:127.0.0.1:${kam.port}`,
+        fallback: (opts.fallback ?? []).map((p) => `sip:127.0.0.1:${p}`),
+        register: true,
+        username: "site-042",
+        password: "secret",
+        register_expires_s: 300,
+        keepalive_s: 1,
+        expiry_s: 3600,
+      },
+      inbound_default: "sip:desk@site.test",
+    },
+  });
+  await site.waitReady();
+  return {
+    kam,
+    site,
+    traceFile,
+    uasPort,
+    async stop() {
+      uas.kill();
+      await site.stop();
+      await kam.stop();
+    },
+  };
+}
+
+describe("the core's side of delivery: notices, outages, failover", () => {
+  it("tells the SIP sender the SMS was delivered, by a MESSAGE from the destination number", async () => {
+    const k = await kamailioSite("notice", { sim: { statusReports: { after_ms: 500, status: 0 } } });
+    try {
+      await waitFor("registered", () => k.site.gateway.upstreams?.states[0]?.registered, 10_000);
+      const r = await sipp("uac-message", {
+        target: `127.0.0.1:${k.kam.port}`,
+        localPort: await freePort(),
+        fill: {
+          to: "+256772000124",
+          from: "alice",
+          domain: "site.test",
+          text: "report please",
+          expect: "202",
+        },
+      }).done;
+      assert.equal(r.code, 0, r.output.slice(-1500));
+      await waitFor("notice at alice's UAS", () => receivedMessages(k.traceFile).length >= 1, 20_000);
+      const notice = receivedMessages(k.traceFile)[0]!;
+      assert.match(notice.ruri, /^sip:alice@site\.test/);
+      assert.match(notice.from, /sip:\+256772000124@site\.test/);
+      assert.equal(notice.body, "Delivered to +256772000124");
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it("keeps SMS for the core while Kamailio is down, sends them when it is back, and registers again", async () => {
+    const k = await kamailioSite("outage", { uasCalls: 2 });
+    try {
+      await waitFor("registered", () => k.site.gateway.upstreams?.states[0]?.registered, 10_000);
+      await k.kam.stop();
+      await waitFor("seen down", () => k.site.gateway.upstreams?.states[0]?.reachable === false, 10_000);
+      k.site.sims[0]!.injectText("+256772999201", "during the outage 1");
+      k.site.sims[0]!.injectText("+256772999202", "during the outage 2");
+      await waitFor("both queued", () => k.site.outbox.stats().upstream.pending === 2, 10_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(receivedMessages(k.traceFile).length, 0, "nothing while the core is down");
+      await k.kam.start();
+      await waitFor("both delivered", () => receivedMessages(k.traceFile).length === 2, 20_000);
+      assert.deepEqual(
+        receivedMessages(k.traceFile)
+          .map((m) => m.body)
+          .sort(),
+        ["during the outage 1", "during the outage 2"],
+      );
+      await waitFor("registered again", () => k.site.gateway.upstreams?.states[0]?.registered, 10_000);
+      assert.equal(k.site.outbox.stats().upstream.pending, 0);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it("fails over to the fallback upstream when the first stops answering, and back when it returns", async () => {
+    const uasPort = await freePort();
+    const k2 = await startKamailio({
+      dir: root.dir,
+      domain: "site.test",
+      siteUser: "site-042",
+      sitePassword: "secret",
+      uasAddr: `127.0.0.1:${uasPort}`,
+    });
+    const k = await kamailioSite("failover", { fallback: [k2.port] });
+    const trace2 = join(root.dir, "failover-uas2.log");
+    const uas2 = sipp("uas-message", {
+      localPort: uasPort,
+      calls: 1,
+      timeoutS: 90,
+      extra: ["-trace_msg", "-message_file", trace2],
+    });
+    try {
+      const up = () => k.site.gateway.upstreams!;
+      await waitFor("registered at the first", () => up().states[0]?.registered, 10_000);
+      await k.kam.stop();
+      await waitFor("current is the fallback", () => up().current() === `sip:127.0.0.1:${k2.port}`, 10_000);
+      await waitFor("registered at the fallback", () => up().states[1]?.registered, 10_000);
+      k.site.sims[0]!.injectText("+256772999301", "through the fallback");
+      await waitFor("delivered through the fallback", () => receivedMessages(trace2).length === 1, 15_000);
+      assert.equal(receivedMessages(trace2)[0]!.body, "through the fallback");
+      await k.kam.start();
+      await waitFor("back to the first", () => up().current() === `sip:127.0.0.1:${k.kam.port}`, 10_000);
+      await waitFor("registered at the first again", () => up().states[0]?.registered, 10_000);
+    } finally {
+      uas2.kill();
+      await k.stop();
+      await k2.stop();
+    }
+  });
+});
