@@ -221,8 +221,15 @@ export class SipGateway {
     let text: string;
     let destUser: string | undefined;
     if (mime === "text/plain") {
+      const decoded = decodeBody(req, ctype);
+      if (decoded === undefined) {
+        stack.respond(req, 415, "Unsupported Media Type", {
+          headers: { accept: "text/plain;charset=UTF-8" },
+        });
+        return;
+      }
       // Trailing line ends are framing some clients add (sipp, SIP phones), not part of the SMS.
-      text = (req.content ?? "").replace(/[\r\n]+$/, "");
+      text = decoded.replace(/[\r\n]+$/, "");
       destUser = userOf(req.uri) ?? userOf(req.headers.to.uri);
     } else if (mime === "application/vnd.3gpp.sms") {
       try {
@@ -572,3 +579,47 @@ function userOf(uri: unknown): string | undefined {
   const user = u?.user;
   return user ? decodeURIComponent(user.split(";")[0]!) : undefined;
 }
+
+/** Charsets a text/plain body may declare, as TextDecoder names them (WHATWG Encoding labels). */
+const CHARSETS = new Set([
+  "utf-8",
+  "utf8",
+  "us-ascii",
+  "ascii",
+  "iso-8859-1",
+  "latin1",
+  "windows-1252",
+  "iso-8859-15",
+  "utf-16",
+  "utf-16le",
+  "utf-16be",
+]);
+
+/**
+ * The text of a text/plain body in its declared charset (UTF-8 when none). undefined for a charset
+ * we do not know (answered 415): guessing would put the wrong characters in someone's SMS.
+ */
+export function decodeBody(req: SipRequest, contentType: string): string | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1]?.toLowerCase();
+  if (charset === undefined || charset === "utf-8" || charset === "utf8") return req.content ?? "";
+  if (!CHARSETS.has(charset)) return undefined;
+  const bytes = req.rawContent ?? Buffer.from(req.content ?? "", "utf8");
+  if (charset === "windows-1252" || charset === "us-ascii" || charset === "ascii") {
+    // Node's TextDecoder reads windows-1252 as Latin-1 (0x80 → U+0080, not €): mapped here.
+    return [...bytes]
+      .map((b) => String.fromCharCode(b >= 0x80 && b <= 0x9f ? (CP1252[b - 0x80] ?? b) : b))
+      .join("");
+  }
+  try {
+    return new TextDecoder(charset).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** windows-1252 0x80..0x9F (WHATWG index-windows-1252); where it defines none, the C1 control stays. */
+const CP1252 = [
+  0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0,
+  0x017d, 0, 0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a,
+  0x0153, 0, 0x017e, 0x0178,
+].map((c, i) => c || 0x80 + i);

@@ -514,6 +514,9 @@ class Stack implements SipStack {
   private onCoreRequest(m: SipWireMessage, remote: SipWireAddress): void {
     if (this.stopped) return;
     const req = fromWire(m) as unknown as SipRequest;
+    // The body's bytes as they came, for a charset other than UTF-8 (sip.js keeps one char per byte).
+    const wireBody = (m as { content?: unknown }).content;
+    if (typeof wireBody === "string" && wireBody.length > 0) req.rawContent = Buffer.from(wireBody, "latin1");
     const from: SipRemote = {
       protocol: remote.protocol.toUpperCase() === "TCP" ? "TCP" : "UDP",
       address: remote.address,

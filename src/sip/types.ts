@@ -76,6 +76,8 @@ export interface SipRequest {
   headers: SipHeaders;
   /** The body, decoded from UTF-8 (a body that is not valid UTF-8 is read as Latin-1). */
   content?: string;
+  /** The body's bytes as received (requests the stack received only). */
+  rawContent?: Buffer;
 }
 
 export interface SipResponse {
