@@ -21,6 +21,8 @@ import type { EventBus, SiteEvents } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
 import { Waker } from "../modem/waker.js";
 import { newMessageId } from "../sms/ids.js";
+import { splitDeliverText } from "../sms/pdu/deliverEncode.js";
+import { isGsm7 } from "../sms/pdu/gsm7.js";
 import type { SmsService } from "../sms/service.js";
 import type { InMessageRow, SmsStore } from "../sms/store.js";
 import type { SubscriberStore } from "../subscribers/store.js";
@@ -28,7 +30,7 @@ import { authHeaderObject, firstAuthHeader } from "./authHeaders.js";
 import { DigestAuth } from "./digest.js";
 import { normalizeNumber } from "./numbering.js";
 import type { SipOutbox, SipOutRow } from "./outbox.js";
-import { parseRpMessage } from "./rp.js";
+import { encodeRpDataToMs, parseRpMessage } from "./rp.js";
 import { newCallId, newTag, parseUri, type SipStack } from "./stack.js";
 import type { SipRemote, SipRequest } from "./types.js";
 import { request, Upstreams } from "./upstream.js";
@@ -73,6 +75,7 @@ export class SipGateway {
   private loop: Promise<void> | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly log: Logger;
+  private rpReference = Math.floor(Math.random() * 256);
 
   constructor(private readonly d: GatewayDeps) {
     this.log = d.logger;
@@ -427,6 +430,11 @@ export class SipGateway {
     this.waker.wake();
   }
 
+  /**
+   * A MESSAGE for a handset of this site, through the local BTS. GSM 7-bit text goes as text/plain
+   * (OpenBTS encodes it itself, in GSM 7-bit only); any other text goes as
+   * application/vnd.3gpp.sms, an RP-DATA per SMS-DELIVER part in UCS2 (hex, as OpenBTS reads it).
+   */
   private queueLocal(
     imsi: string,
     contact: { ip: string; port: number } | null,
@@ -435,18 +443,39 @@ export class SipGateway {
     origin: string,
   ): void {
     const target = contact ? `sip:IMSI${imsi}@${contact.ip}:${contact.port}` : `sip:IMSI${imsi}@unregistered`;
-    this.d.outbox.add({
-      id: newMessageId(this.now),
-      origin,
-      kind: "local",
-      target,
-      fromUri: `sip:${fromUser ?? "unknown"}@${this.domain}`,
-      body: text,
-      contentType: "text/plain;charset=UTF-8",
-      createdAt: this.now,
-      expiresAt: this.now + (this.d.sip.upstream?.expiry_s ?? 259_200) * 1000,
-      callId: newCallId(this.domain),
-    });
+    const sender = fromUser ?? "unknown";
+    const bodies: { body: string; type: string }[] = [];
+    if (isGsm7(text)) bodies.push({ body: text, type: "text/plain;charset=UTF-8" });
+    else {
+      const smsc = `+${this.d.sip.numbering.country_code || "0"}`;
+      this.rpReference = (this.rpReference + 1) % 256;
+      const parts = splitDeliverText(sender, text, { ref: this.rpReference, timestamp: new Date(this.now) });
+      for (const pdu of parts) {
+        const smscOctets = Number.parseInt(pdu.slice(0, 2), 16);
+        this.rpReference = (this.rpReference + 1) % 256;
+        bodies.push({
+          body: encodeRpDataToMs({
+            reference: this.rpReference,
+            originatorSmsc: smsc,
+            deliverTpduHex: pdu.slice(2 + smscOctets * 2),
+          }),
+          type: "application/vnd.3gpp.sms",
+        });
+      }
+    }
+    for (const [i, b] of bodies.entries())
+      this.d.outbox.add({
+        id: newMessageId(this.now),
+        origin: bodies.length === 1 ? origin : `${origin}#${i + 1}`,
+        kind: "local",
+        target,
+        fromUri: `sip:${sender}@${this.domain}`,
+        body: b.body,
+        contentType: b.type,
+        createdAt: this.now,
+        expiresAt: this.now + (this.d.sip.upstream?.expiry_s ?? 259_200) * 1000,
+        callId: newCallId(this.domain),
+      });
     this.waker.wake();
   }
 
