@@ -90,6 +90,9 @@ export class SipGateway {
         realm: d.sip.auth.realm ?? d.siteId,
         users: d.sip.auth.users,
         nonceTtlMs: 5 * 60_000,
+        // MD5 first: many SIP clients read only the first challenge and know no other; those that read
+        // all may still pick SHA-256.
+        algorithms: ["MD5", "SHA-256"],
       });
     this.domain =
       d.sip.domain ?? (d.sip.upstream ? (parseUri(d.sip.upstream.uri)?.host ?? d.siteId) : d.siteId);
@@ -206,7 +209,18 @@ export class SipGateway {
       stack.respond(req, 200, "OK");
       return;
     }
-    const owner = this.d.subscribers.setContact(imsi, ip, port, this.now + expires * 1000);
+    if (!Number.isFinite(expires) || expires < 0 || isIP(ip) === 0) {
+      stack.respond(req, 400, "Bad Request (Contact host must be an address, Expires a number)");
+      return;
+    }
+    let owner: string;
+    try {
+      owner = this.d.subscribers.setContact(imsi, ip, port, this.now + expires * 1000);
+    } catch (err) {
+      this.log.info(`REGISTER for IMSI ${imsi} refused: ${errorText(err)}`);
+      stack.respond(req, 400, "Bad Request");
+      return;
+    }
     this.log.info(`handset IMSI ${imsi} reachable at ${ip}:${port}`, { known: owner === "subscriber" });
     stack.respond(req, 200, "OK", {
       headers: {
@@ -295,13 +309,23 @@ export class SipGateway {
       return;
     }
     try {
-      await this.d.smsService.enqueue({
+      const accepted = await this.d.smsService.enqueue({
         to: dest.number,
         text,
         source: "sip",
         sourceRef: ref,
         origin: { sip_from: fromUri, call_id: req.headers["call-id"] } satisfies SipOrigin,
       });
+      if (accepted.truncated) {
+        // sms.too_long: truncate — cut, and the sender told (a Warning on the 202 and a MESSAGE back).
+        const note = `Your message to ${dest.number} was too long: only the first ${accepted.parts} SMS were sent.`;
+        stack.respond(req, 202, "Accepted", {
+          headers: { warning: `399 ${this.domain} "text cut to ${accepted.parts} SMS (sms.max_parts)"` },
+        });
+        if (!accepted.existing)
+          this.notice(`truncated:${ref}`, fromUri, `sip:${dest.number}@${this.domain}`, note);
+        return;
+      }
       stack.respond(req, 202, "Accepted");
     } catch (err) {
       if (isSiteError(err, "sms.too_long")) stack.respond(req, 413, "Message Too Large");

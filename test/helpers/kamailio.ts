@@ -196,3 +196,66 @@ export function sipp(
   );
   return { done, kill: () => proc.kill("SIGTERM") };
 }
+
+/** One SIP message of a sipp `-trace_msg` file, as sipp sent or received it. */
+export interface SippTraceEntry {
+  direction: "sent" | "received";
+  /** The start line: `MESSAGE sip:… SIP/2.0` or `SIP/2.0 202 Accepted`. */
+  start: string;
+  /** The header lines after the start line, line ends as on the wire. */
+  head: string;
+  /** The body, trimmed of the line ends sipp's trace adds around it. */
+  body: string;
+}
+
+/** Every SIP message of a sipp `-trace_msg` file (empty while the file does not exist yet). */
+export function readSippTrace(file: string): SippTraceEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: SippTraceEntry[] = [];
+  for (const block of text.split(/^-{5,}[^\n]*\n/m)) {
+    const kind = /^(?:UDP|TCP) message (sent|received)/.exec(block);
+    if (!kind) continue;
+    const start = /^(?:[A-Z]+ \S+ SIP\/2\.0|SIP\/2\.0 \d{3}[^\r\n]*)\r?$/m.exec(block);
+    if (!start) continue;
+    const msg = block.slice(start.index);
+    const split = msg.search(/\r?\n\r?\n/);
+    const headAndStart = split < 0 ? msg : msg.slice(0, split);
+    const nl = headAndStart.indexOf("\n");
+    const body = split < 0 ? "" : msg.slice(split).trim();
+    out.push({
+      direction: kind[1] as "sent" | "received",
+      start: start[0].replace(/\r$/, ""),
+      head: nl < 0 ? "" : headAndStart.slice(nl + 1),
+      body,
+    });
+  }
+  return out;
+}
+
+/** The value of the first header `name` (case-insensitive, compact forms not expanded) of a trace entry. */
+export function sippHeader(entry: SippTraceEntry, name: string): string | undefined {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${escaped}[ \\t]*:[ \\t]*(.*?)\\r?$`, "im").exec(entry.head)?.[1];
+}
+
+/**
+ * MESSAGE requests a sipp UAS received, from its `-trace_msg` file: Request-URI, From and Content-Type
+ * values ("" when absent), body.
+ */
+export function sippReceivedMessages(
+  file: string,
+): { ruri: string; from: string; contentType: string; body: string }[] {
+  return readSippTrace(file)
+    .filter((e) => e.direction === "received" && e.start.startsWith("MESSAGE "))
+    .map((e) => ({
+      ruri: e.start.split(" ")[1] ?? "",
+      from: sippHeader(e, "From") ?? sippHeader(e, "f") ?? "",
+      contentType: sippHeader(e, "Content-Type") ?? sippHeader(e, "c") ?? "",
+      body: e.body,
+    }));
+}
