@@ -10,19 +10,32 @@
 //   sms_cmti_to_stored   one idle modem: inject_text on the simulator's control socket → sms_received
 //   sms_durable_enqueue  no modems, a real sms.db (WAL, synchronous=FULL): enqueues/s, 100 concurrent
 //                        callers and one caller awaiting each
+//   sip_message_accept   the SIP gateway on 127.0.0.1, one ready modem sending for no network (the
+//                        queue only grows), a client SIP stack sending MESSAGEs over UDP: send → 202
+//                        at a paced 200/s for 10 s, then 202s/s with 200 outstanding; twice, the client
+//                        on the gateway's thread and then in a worker thread (each on a fresh site)
+//   sip_message_to_cmgs  one idle modem (--time-scale 0.01): MESSAGE sent → AT+CMGS= issued, 200 times
+//   sip_cmti_to_message  one idle modem, a SIP stack as the upstream core: inject_text on the
+//                        simulator's control socket → the core receives the MESSAGE, 200 times
+//   subscriber_full_sync a SubscriberStore: applySync full of 100,000 subscribers, 3 times
+//   subscriber_lookup    then 100,000 random byImsi and byMsisdn lookups each
 //   sms_kill_loop        (only with --only; needs the dev dependencies) the kill -9 test,
 //                        test/integration/smsCrash.test.ts, at full length: --kill-cycles N (default 100)
 // stdout: the JSON document; stderr: a figure / target / measured table of the parts that ran.
-// The SMS parts run the fleet and the SmsService in this process (dist/ modules), the simulators as
-// child processes, as production does. BENCH_LOG=1 sends their logs (debug) to stderr.
+// The SMS and SIP parts run the fleet, the SmsService and the gateway in this process (dist/ modules),
+// the simulators as child processes, as production does. BENCH_LOG=1 sends their logs (debug) to stderr.
 // Options: --only NAME, --idle-seconds N (default 60), --iterations N (default 2000),
-//          --sms-samples N (default 200)
+//          --sms-samples N (default 200, also for the SIP latency parts), --sip-messages N (5000),
+//          --sip-window N (200), --sip-rate N (200), --sip-seconds N (10), --subscribers N (100000),
+//          --lookups N (100000)
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { SerialPort } from "serialport";
 import { AtChannel } from "../dist/at/channel.js";
 import { UrcRegistry } from "../dist/at/urc.js";
@@ -32,9 +45,14 @@ import { dataPath } from "../dist/core/paths.js";
 import { SimGpioDriver } from "../dist/gpio/simGpio.js";
 import { ModemFleet } from "../dist/modem/fleet.js";
 import { ProfileSet } from "../dist/modem/profile.js";
+import { SipGateway } from "../dist/sip/gateway.js";
+import { openSipDatabase, SipOutbox } from "../dist/sip/outbox.js";
+import { newCallId, startSipStack } from "../dist/sip/stack.js";
 import { SmsService } from "../dist/sms/service.js";
 import { openSmsDatabase, SmsStore } from "../dist/sms/store.js";
 import { ModemRegistry, openSiteDatabase } from "../dist/storage/siteDb.js";
+import { canonicalHashOf } from "../dist/subscribers/canonical.js";
+import { openSubscriberDatabase, SubscriberStore } from "../dist/subscribers/store.js";
 import { serialportOpener } from "../dist/transport/serial/serialportBinding.js";
 
 const { values } = parseArgs({
@@ -44,6 +62,12 @@ const { values } = parseArgs({
     iterations: { type: "string", default: "2000" },
     "sms-samples": { type: "string", default: "200" },
     "kill-cycles": { type: "string", default: "100" },
+    "sip-messages": { type: "string", default: "5000" },
+    "sip-window": { type: "string", default: "200" },
+    "sip-rate": { type: "string", default: "200" },
+    "sip-seconds": { type: "string", default: "10" },
+    subscribers: { type: "string", default: "100000" },
+    lookups: { type: "string", default: "100000" },
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
@@ -295,7 +319,8 @@ async function stopChildren(list) {
 /**
  * Starts simulators (one per spec), the fleet and the SmsService in this process, as src/app/site.ts
  * and test/helpers/smsHarness.ts assemble them. The service sees each slot through a wrapper that
- * timestamps every `AT+CMGS=` call (`cmgs`: { modem, t } in performance.now() ms).
+ * timestamps every `AT+CMGS=` call (`cmgs`: { modem, t } in performance.now() ms). `spec.modem`
+ * overrides fields of that modem's config (e.g. `networks`).
  */
 async function startSmsSite(dir, specs, o = {}) {
   const linkDir = join(dir, "dev");
@@ -329,6 +354,7 @@ async function startSmsSite(dir, specs, o = {}) {
       power_off_ms: 2000,
       boot_wait_ms: 30_000,
       profile: "auto",
+      ...spec.modem,
     })),
     supervisor: PROD_SUPERVISOR,
     discovery: { globs: [join(linkDir, "*")], interval_ms: 5000, probe_timeout_ms: 1000, baud: 115200 },
@@ -367,8 +393,9 @@ async function startSmsSite(dir, specs, o = {}) {
     }
     return w;
   };
+  const smsConfig = { ...PROD_SMS, ...o.sms };
   const sms = new SmsService({
-    sms: { ...PROD_SMS, ...o.sms },
+    sms: smsConfig,
     networks: SMS_NETWORKS,
     store,
     modems: { list: () => fleet.list().map(wrap), get: (id) => wrap(fleet.get(id)) },
@@ -398,6 +425,10 @@ async function startSmsSite(dir, specs, o = {}) {
   return {
     sims,
     sms,
+    smsConfig,
+    store,
+    smsDb,
+    dataDir,
     bus,
     fleet,
     cmgs,
@@ -690,6 +721,660 @@ async function benchDurableEnqueue(dir) {
   };
 }
 
+// ── SIP gateway ───────────────────────────────────────────────────────────────────────────────────
+
+/** Schema defaults of `sip.*` (src/config/schema.json), a Ugandan numbering plan, listening on loopback. */
+const BENCH_SIP = {
+  listen: "127.0.0.1:0",
+  numbering: { country_code: "256", national_prefix: "0", international_prefix: "00" },
+  trusted: ["127.0.0.0/8", "::1/128"],
+};
+const SIP_TEXT = SMS_TEXT;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The gateway on an SMS site from startSmsSite(), as src/app/site.ts assembles it: subscribers.db and
+ * sip.db next to sms.db, a stack on 127.0.0.1 (UDP and TCP, a free port) whose onRequest is the
+ * gateway's. With `trace`, the time each MESSAGE reaches the gateway is kept by Call-ID (`arrivals`).
+ */
+async function startGateway(site, o = {}) {
+  const subDb = openSubscriberDatabase(site.dataDir);
+  const sipDb = openSipDatabase(site.dataDir);
+  const subscribers = new SubscriberStore(subDb);
+  const outbox = new SipOutbox(sipDb);
+  const logger = benchLogger("sip");
+  const arrivals = new Map();
+  let gateway;
+  const stack = await startSipStack({
+    address: "127.0.0.1",
+    port: 0,
+    logger,
+    onRequest: (req, remote) => {
+      if (o.trace && req.method === "MESSAGE") arrivals.set(req.headers["call-id"], performance.now());
+      return gateway.onRequest(req, remote);
+    },
+  });
+  gateway = new SipGateway({
+    sip: { ...BENCH_SIP, ...o.sip },
+    sms: site.smsConfig,
+    services: { echo: "9189", register: "101" },
+    siteId: "bench",
+    modems: () => site.fleet.list(),
+    stack,
+    smsService: site.sms,
+    smsStore: site.store,
+    subscribers,
+    outbox,
+    bus: site.bus,
+    logger,
+  });
+  gateway.start();
+  return {
+    gateway,
+    stack,
+    outbox,
+    subscribers,
+    arrivals,
+    port: stack.port,
+    async stop() {
+      await gateway.stop();
+      await stack.stop();
+      subDb.close();
+      sipDb.close();
+    },
+  };
+}
+
+/**
+ * Another SIP stack in this process, on 127.0.0.1 (UDP only): the sending client, or the core. It
+ * answers 200 to MESSAGE and OPTIONS (`onMessage` sees each MESSAGE first, with its arrival time).
+ */
+async function startSipPeer(onMessage) {
+  let stack;
+  stack = await startSipStack({
+    address: "127.0.0.1",
+    port: 0,
+    tcp: false,
+    logger: benchLogger("peer"),
+    onRequest: (req) => {
+      if (req.method === "MESSAGE") {
+        onMessage?.(req, performance.now());
+        stack.respond(req, 200, "OK");
+      } else if (req.method === "OPTIONS") stack.respond(req, 200, "OK");
+      else stack.respond(req, 405, "Method Not Allowed");
+    },
+  });
+  const from = `sip:bench@127.0.0.1:${stack.port}`;
+  return {
+    stack,
+    port: stack.port,
+    /** One MESSAGE text/plain to `sip:<to>@127.0.0.1:<port>`: its final status, when it went, when it was answered. */
+    message(port, to, text) {
+      const uri = `sip:${to}@127.0.0.1:${port}`;
+      const callId = newCallId("127.0.0.1");
+      return new Promise((resolve) => {
+        const t0 = performance.now();
+        stack.send(
+          {
+            method: "MESSAGE",
+            uri,
+            headers: {
+              via: [],
+              to: { uri, params: {} },
+              from: { uri: from, params: {} },
+              "call-id": callId,
+              cseq: { seq: 1, method: "MESSAGE" },
+              "content-type": "text/plain",
+            },
+            content: text,
+          },
+          (res) => {
+            if (res.status >= 200) resolve({ status: res.status, callId, t0, t: performance.now() });
+          },
+        );
+      });
+    },
+    stop: () => stack.stop(),
+  };
+}
+
+/** The kernel's UDP counters (/proc/net/snmp), e.g. RcvbufErrors. */
+function udpCounters() {
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp:"));
+  const names = lines[0].split(/\s+/).slice(1);
+  const nums = lines[1].split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((k, i) => [k, nums[i]]));
+}
+
+/**
+ * What else happened on this thread and machine while a phase ran: the event loop's delay, V8's
+ * garbage collections, and the share of CPU time the hypervisor gave to others (steal, /proc/stat).
+ */
+function phaseProbe() {
+  const cpuTicks = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] };
+  };
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(e.duration);
+  });
+  obs.observe({ entryTypes: ["gc"] });
+  const c0 = cpuTicks();
+  return async () => {
+    const c1 = cpuTicks();
+    delay.disable();
+    await sleep(20); // gc entries arrive asynchronously
+    obs.disconnect();
+    return {
+      event_loop_delay_ms: {
+        p99: +(delay.percentile(99) / 1e6).toFixed(2),
+        max: +(delay.max / 1e6).toFixed(2),
+      },
+      gc: {
+        count: gcs.length,
+        total_ms: +gcs.reduce((a, b) => a + b, 0).toFixed(1),
+        max_ms: +Math.max(0, ...gcs).toFixed(2),
+        over_5_ms: gcs.filter((x) => x > 5).length,
+      },
+      cpu_steal_percent: +((100 * (c1.steal - c0.steal)) / Math.max(1, c1.total - c0.total)).toFixed(2),
+    };
+  };
+}
+
+const sipNumber = (i) => `+2567720${String(i % 100_000).padStart(5, "0")}`;
+
+function countStatuses(list) {
+  const out = {};
+  for (const r of list) out[r.status] = (out[r.status] ?? 0) + 1;
+  return out;
+}
+
+/** `n` MESSAGEs, at most `window` unanswered at any time (each answer sends the next). */
+async function sendWindowed(peer, port, n, window, first) {
+  const results = [];
+  let next = 0;
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    const launch = () => {
+      const i = next++;
+      peer.message(port, sipNumber(first + i), SIP_TEXT).then((r) => {
+        results.push(r);
+        if (next < n) launch();
+        else if (results.length === n) resolve();
+      });
+    };
+    for (let k = 0; k < Math.min(window, n); k++) launch();
+  });
+  return { results, elapsedMs: performance.now() - t0 };
+}
+
+/** `rate` MESSAGEs a second for `seconds`, each at its due time whatever the answers do. */
+async function sendPaced(peer, port, rate, seconds, first) {
+  const n = rate * seconds;
+  const interval = 1000 / rate;
+  const results = [];
+  const late = [];
+  const waits = [];
+  const t0 = performance.now() + 20;
+  for (let i = 0; i < n; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0.5) await sleep(wait);
+    late.push(Math.max(0, performance.now() - due));
+    waits.push(peer.message(port, sipNumber(first + i), SIP_TEXT).then((r) => results.push(r)));
+  }
+  const sentMs = performance.now() - t0;
+  await Promise.all(waits);
+  return { results, late, sentMs };
+}
+
+/** The client of sip_message_accept on this thread: the peer and the two ways of sending. */
+async function localClient() {
+  const peer = await startSipPeer();
+  return {
+    warm: async (port) => {
+      for (let i = 0; i < 50; i++) await peer.message(port, sipNumber(90_000 + i), SIP_TEXT);
+    },
+    paced: (port, rate, seconds, first) => sendPaced(peer, port, rate, seconds, first),
+    burst: (port, n, window, first) => sendWindowed(peer, port, n, window, first),
+    stop: () => peer.stop(),
+  };
+}
+
+/**
+ * The same client in a worker thread (its own event loop and heap, the other core), as a sender on
+ * another host would be: what the gateway's thread does alone. Built from the functions above.
+ */
+async function workerClient() {
+  const source = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    (async () => {
+      const { startSipStack, newCallId } = await import(workerData.stack);
+      const { silentLogger } = await import(workerData.logger);
+      const benchLogger = () => silentLogger();
+      const SIP_TEXT = workerData.text;
+      const sleep = ${sleep.toString()};
+      const sipNumber = ${sipNumber.toString()};
+      ${startSipPeer.toString()}
+      ${sendWindowed.toString()}
+      ${sendPaced.toString()}
+      const peer = await startSipPeer();
+      parentPort.on("message", async ({ op, args }) => {
+        if (op === "warm") {
+          for (let i = 0; i < 50; i++) await peer.message(args[0], sipNumber(90_000 + i), SIP_TEXT);
+          parentPort.postMessage(null);
+        } else if (op === "paced") parentPort.postMessage(await sendPaced(peer, ...args));
+        else if (op === "burst") parentPort.postMessage(await sendWindowed(peer, ...args));
+        else if (op === "stop") {
+          await peer.stop();
+          parentPort.postMessage(null);
+        }
+      });
+      parentPort.postMessage("ready");
+    })();`;
+  const worker = new Worker(source, {
+    eval: true,
+    workerData: {
+      stack: new URL("../dist/sip/stack.js", import.meta.url).href,
+      logger: new URL("../dist/core/logger.js", import.meta.url).href,
+      text: SIP_TEXT,
+    },
+  });
+  const reply = () =>
+    new Promise((resolve, reject) => {
+      const off = () => {
+        worker.off("message", ok);
+        worker.off("error", fail);
+      };
+      const ok = (m) => {
+        off();
+        resolve(m);
+      };
+      const fail = (e) => {
+        off();
+        reject(e);
+      };
+      worker.on("message", ok);
+      worker.on("error", fail);
+    });
+  await reply();
+  const call = (op, ...args) => {
+    const r = reply();
+    worker.postMessage({ op, args });
+    return r;
+  };
+  return {
+    warm: (port) => call("warm", port),
+    paced: (...a) => call("paced", ...a),
+    burst: (...a) => call("burst", ...a),
+    async stop() {
+      await call("stop");
+      await worker.terminate();
+    },
+  };
+}
+
+/** One sip_message_accept run: a fresh site, paced latency first (short queue), then the burst. */
+async function sipAcceptRun(dir, client) {
+  const n = Number(values["sip-messages"]);
+  const window = Number(values["sip-window"]);
+  const rate = Number(values["sip-rate"]);
+  const seconds = Number(values["sip-seconds"]);
+  // A ready modem that sends for no configured network: nothing leaves, the queue only grows.
+  const site = await startSmsSite(dir, [{ id: "m0", modem: { networks: ["none"] } }], {
+    sms: { queue_limit: 1_000_000 },
+  });
+  const gw = await startGateway(site);
+  const committed = site.smsDb.prepare("SELECT count(*) FROM out_messages WHERE source = 'sip'").pluck();
+  // How long each commit of the queue takes (one transaction per batch, fsync'd), on this thread.
+  const commits = [];
+  const insert = site.store.insertOutgoing;
+  site.store.insertOutgoing = function (...args) {
+    const t = performance.now();
+    try {
+      return insert.apply(this, args);
+    } finally {
+      commits.push({ ms: performance.now() - t, rows: args[0].length });
+    }
+  };
+  let c;
+  try {
+    c = await client();
+    await c.warm(gw.port); // JIT, prepared statements, sockets; not counted
+    await sleep(200);
+    const before = committed.get();
+    commits.length = 0;
+    const udp0 = udpCounters();
+    let probe = phaseProbe();
+    const paced = await c.paced(gw.port, rate, seconds, 0);
+    const pacedThread = await probe();
+    const udp1 = udpCounters();
+    const pacedCommits = commits.splice(0);
+    const afterPaced = committed.get();
+    await sleep(500);
+    const udp2 = udpCounters();
+    const cpu0 = process.cpuUsage();
+    probe = phaseProbe();
+    const burst = await c.burst(gw.port, n, window, rate * seconds);
+    const cpu = process.cpuUsage(cpu0);
+    const burstThread = await probe();
+    const udp3 = udpCounters();
+    const burstCommits = commits.splice(0);
+    const afterBurst = committed.get();
+    const burst202 = burst.results.filter((r) => r.status === 202).length;
+    const paced202 = paced.results.filter((r) => r.status === 202).length;
+    // Each 202 goes out once its row is committed: the rows are all there when the last answer is.
+    if (afterPaced - before !== paced202)
+      throw new Error(`${afterPaced - before} rows for ${paced202} 202s (paced)`);
+    if (afterBurst - afterPaced !== burst202)
+      throw new Error(`${afterBurst - afterPaced} rows for ${burst202} 202s`);
+    const pacedLat = paced.results.map((r) => r.t - r.t0);
+    return {
+      paced: {
+        rate_per_s: rate,
+        seconds,
+        messages: paced.results.length,
+        statuses: countStatuses(paced.results),
+        achieved_rate_per_s: +(paced.results.length / (paced.sentMs / 1000)).toFixed(1),
+        send_late_ms: summary(paced.late),
+        send_to_202: summaryTail(pacedLat, 10),
+        commits: {
+          ...summary(pacedCommits.map((x) => x.ms)),
+          over_10_ms: pacedCommits.filter((x) => x.ms > 10).length,
+        },
+        // Datagrams the kernel dropped for a full socket receive buffer (counted machine-wide; each
+        // costs its MESSAGE a 500 ms retransmission).
+        udp_rcvbuf_drops: udp1.RcvbufErrors - udp0.RcvbufErrors,
+        gateway_thread: pacedThread,
+      },
+      throughput: {
+        messages: n,
+        window,
+        statuses: countStatuses(burst.results),
+        elapsed_s: +(burst.elapsedMs / 1000).toFixed(3),
+        accepted_per_s: +(burst202 / (burst.elapsedMs / 1000)).toFixed(1),
+        send_to_202: summary(burst.results.map((r) => r.t - r.t0)),
+        commits: burstCommits.length,
+        rows_per_commit: +(burst202 / burstCommits.length).toFixed(1),
+        commit_ms: summary(burstCommits.map((x) => x.ms)),
+        // CPU of the whole process (both threads when the client has its own).
+        process_cpu_ms_per_message: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
+        udp_rcvbuf_drops: udp3.RcvbufErrors - udp2.RcvbufErrors,
+        gateway_thread: burstThread,
+      },
+      queued_at_end: afterBurst,
+    };
+  } finally {
+    await c?.stop();
+    await gw.stop();
+    await site.stop();
+  }
+}
+
+async function benchSipMessageAccept(dir) {
+  const runs = {};
+  for (const [name, client] of [
+    ["same_thread", localClient],
+    ["worker_thread", workerClient],
+  ]) {
+    const d = join(dir, name);
+    mkdirSync(d);
+    runs[`client_${name}`] = await sipAcceptRun(d, client);
+  }
+  return runs;
+}
+
+async function benchSipMessageToCmgs(dir) {
+  const n = Number(values["sms-samples"]);
+  const site = await startSmsSite(dir, [{ id: "m0", args: ["--time-scale", "0.01"] }]);
+  const gw = await startGateway(site, { trace: true });
+  const peer = await startSipPeer();
+  try {
+    const one = async (i) => {
+      const to = sipNumber(i);
+      const before = site.cmgs.length;
+      const sent = nextEvent(site.bus, "sms_sent", (e) => e.to === to);
+      const r = await peer.message(gw.port, to, SIP_TEXT);
+      if (r.status !== 202) throw new Error(`MESSAGE answered ${r.status}`);
+      await sent;
+      if (site.cmgs.length !== before + 1)
+        throw new Error(`${site.cmgs.length - before} AT+CMGS for one MESSAGE`);
+      const tIn = gw.arrivals.get(r.callId);
+      gw.arrivals.delete(r.callId);
+      return {
+        cmgs: site.cmgs.at(-1).t - r.t0,
+        ok: r.t - r.t0,
+        arrive: tIn - r.t0,
+        inToCmgs: site.cmgs.at(-1).t - tIn,
+      };
+    };
+    for (let i = 0; i < 5; i++) await one(99_000 + i); // warm-up
+    await sleep(100);
+    const s = { cmgs: [], ok: [], arrive: [], inToCmgs: [] };
+    for (let i = 0; i < n; i++) {
+      const r = await one(i);
+      for (const k of Object.keys(s)) s[k].push(r[k]);
+      await sleep(10); // an idle modem: let the sender settle back into its wait
+    }
+    if (site.failed.length > 0) throw new Error(`${site.failed.length} SMS failed: ${site.failed[0].error}`);
+    return {
+      cmgs_ms_simulated: 25,
+      message_to_cmgs: summaryTail(s.cmgs, 50),
+      message_to_202: summaryTail(s.ok, 50),
+      message_to_gateway: summary(s.arrive),
+      gateway_to_cmgs: summary(s.inToCmgs),
+      cmgs_before_202: s.cmgs.filter((x, i) => x < s.ok[i]).length,
+    };
+  } finally {
+    await peer.stop();
+    await gw.stop();
+    await site.stop();
+  }
+}
+
+async function benchSipCmtiToMessage(dir) {
+  const n = Number(values["sms-samples"]);
+  const site = await startSmsSite(dir, [{ id: "m0" }]);
+  const seen = new Map(); // body → arrival time at the core
+  const core = await startSipPeer((req, t) => seen.set(req.content, t));
+  // Registered before the gateway's listener (which commits the hand-over synchronously): the time the
+  // SMS is stored.
+  const stored = new Map(); // text → time of sms_received
+  const offStored = site.bus.on("sms_received", (e) => stored.set(e.text, performance.now()));
+  const gw = await startGateway(site, {
+    sip: {
+      upstream: {
+        uri: `sip:127.0.0.1:${core.port}`,
+        fallback: [],
+        register: false,
+        register_expires_s: 3600,
+        keepalive_s: 30,
+        expiry_s: 259_200,
+      },
+      inbound_default: `sip:desk@127.0.0.1:${core.port}`,
+    },
+  });
+  const ctl = controlClient(site.sims[0].info.control);
+  try {
+    await ctl.connected;
+    const t0 = performance.now();
+    while (gw.gateway.upstreams.states[0].reachable !== true) {
+      if (performance.now() - t0 > 10_000) throw new Error("the core stack never answered OPTIONS");
+      await sleep(5);
+    }
+    const one = async (i) => {
+      const from = `+2567720${String(i).padStart(5, "0")}`;
+      const text = `Bench incoming ${i}: meet at the market at ten.`;
+      const { t } = ctl.call("inject_text", { from, text });
+      const limit = performance.now() + 30_000;
+      while (!seen.has(text)) {
+        if (performance.now() > limit) throw new Error(`MESSAGE ${i} never reached the core`);
+        await sleep(1);
+      }
+      const tc = seen.get(text);
+      const tr = stored.get(text);
+      seen.delete(text);
+      stored.delete(text);
+      if (tr === undefined) throw new Error(`MESSAGE ${i} at the core without sms_received`);
+      // Idle again: the core's 200 recorded (markDone) before the next SMS.
+      while (gw.outbox.stats().upstream.pending > 0) {
+        if (performance.now() > limit) throw new Error(`MESSAGE ${i} never marked done`);
+        await sleep(1);
+      }
+      return { total: tc - t, stored: tr - t, storedToCore: tc - tr };
+    };
+    for (let i = 0; i < 5; i++) await one(90_000 + i); // warm-up
+    await sleep(100);
+    const s = { total: [], stored: [], storedToCore: [] };
+    for (let i = 0; i < n; i++) {
+      const r = await one(i);
+      for (const k of Object.keys(s)) s[k].push(r[k]);
+      await sleep(10);
+    }
+    const stats = gw.outbox.stats().upstream;
+    return {
+      inject_to_core_message: summaryTail(s.total, 100),
+      inject_to_sms_received: summary(s.stored),
+      sms_received_to_core_message: summary(s.storedToCore),
+      outbox_failed: stats.failed,
+      outbox_pending: stats.pending,
+    };
+  } finally {
+    offStored();
+    ctl.close();
+    await gw.stop();
+    await core.stop();
+    await site.stop();
+  }
+}
+
+// ── subscriber cache ──────────────────────────────────────────────────────────────────────────────
+
+/** A small deterministic PRNG (mulberry32), so every run syncs and looks up the same. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` distinct subscribers (15-digit IMSIs, +2567… numbers, every 20th suspended), in random order. */
+function subscriberRows(n) {
+  const rand = prng(42);
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    rows.push({
+      imsi: `641100${String((i * 7_919 + 12_345) % 1_000_000_000).padStart(9, "0")}`,
+      // 48271 is prime: i → i × 48271 mod 10^7 is one-to-one.
+      msisdn: `+2567${String((i * 48_271) % 10_000_000).padStart(8, "0")}`,
+      name: `Subscriber ${i}`,
+      status: i % 20 === 0 ? "suspended" : "active",
+    });
+  }
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+  }
+  return rows;
+}
+
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+function summaryUs(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const us = (x) => +(x * 1000).toFixed(2);
+  return {
+    n: s.length,
+    p50_us: us(pct(s, 50)),
+    p99_us: us(pct(s, 99)),
+    max_us: us(s[s.length - 1]),
+    mean_us: us(s.reduce((a, b) => a + b, 0) / s.length),
+  };
+}
+
+async function benchSubscribers(dir) {
+  const n = Number(values.subscribers);
+  const lookups = Number(values.lookups);
+  const rows = subscriberRows(n);
+  const sorted = [...rows].sort((a, b) => (a.imsi < b.imsi ? -1 : a.imsi > b.imsi ? 1 : 0));
+  const hash = canonicalHashOf(sorted);
+  // Full sync of n subscribers into an empty table, three times (a fresh subscribers.db each).
+  const loads = [];
+  let kept;
+  for (let run = 0; run < 3; run++) {
+    const d = join(dir, `load${run}`);
+    mkdirSync(d);
+    const db = openSubscriberDatabase(d);
+    const store = new SubscriberStore(db);
+    const t = performance.now();
+    const r = store.applySync({ mode: "full", version: 1, hash, subscribers: rows });
+    loads.push(performance.now() - t);
+    if (r.count !== n) throw new Error(`${r.count} subscribers after the sync, expected ${n}`);
+    if (run < 2) {
+      db.close();
+      rmSync(d, { recursive: true, force: true });
+    } else kept = { db, store };
+  }
+  const { db, store } = kept;
+  try {
+    // The same table again (version 2): nothing to write, the pass over the table and the hash remain.
+    const resyncs = [];
+    for (let v = 2; v <= 4; v++) {
+      const t = performance.now();
+      store.applySync({ mode: "full", version: v, hash, subscribers: rows });
+      resyncs.push(performance.now() - t);
+    }
+    const sync = {
+      subscribers: n,
+      into_empty_table_s: loads.map((x) => +(x / 1000).toFixed(3)),
+      median_s: +(median(loads) / 1000).toFixed(3),
+      same_table_again_s: resyncs.map((x) => +(x / 1000).toFixed(3)),
+      same_table_again_median_s: +(median(resyncs) / 1000).toFixed(3),
+    };
+    if (values.only === "subscriber_full_sync") return { subscriber_full_sync: sync };
+    const rand = prng(7);
+    const pick = () => rows[Math.floor(rand() * n)];
+    for (let i = 0; i < 2000; i++) {
+      store.byImsi(pick().imsi);
+      store.byMsisdn(pick().msisdn);
+    }
+    const time = (keys, fn) => {
+      const out = new Array(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const t = performance.now();
+        const s = fn(keys[i]);
+        out[i] = performance.now() - t;
+        if (s === undefined) throw new Error(`lookup of ${keys[i]} found nothing`);
+      }
+      return out;
+    };
+    const imsis = Array.from({ length: lookups }, () => pick().imsi);
+    const msisdns = Array.from({ length: lookups }, () => pick().msisdn);
+    const byImsi = time(imsis, (k) => store.byImsi(k));
+    const byMsisdn = time(msisdns, (k) => store.byMsisdn(k));
+    return {
+      subscriber_full_sync: sync,
+      subscriber_lookup: {
+        subscribers: n,
+        by_imsi: summaryUs(byImsi),
+        by_msisdn: summaryUs(byMsisdn),
+      },
+    };
+  } finally {
+    db.close();
+  }
+}
+
 const PARTS = [
   "at_round_trip",
   "fleet_8",
@@ -697,6 +1382,11 @@ const PARTS = [
   "sms_enqueue_to_cmgs",
   "sms_cmti_to_stored",
   "sms_durable_enqueue",
+  "sip_message_accept",
+  "sip_message_to_cmgs",
+  "sip_cmti_to_message",
+  "subscriber_full_sync",
+  "subscriber_lookup",
   "sms_kill_loop",
 ];
 
@@ -770,6 +1460,44 @@ function tableRows(o) {
     ]);
     rows.push(["durable enqueues, 1 caller awaiting each", "—", `${r.sequential_1.per_s}/s`]);
   }
+  if (o.sip_message_accept)
+    for (const [where, r] of [
+      ["client on the same thread", o.sip_message_accept.client_same_thread],
+      ["client in a worker thread", o.sip_message_accept.client_worker_thread],
+    ]) {
+      rows.push([
+        `MESSAGE → 202 (SMS committed), ${r.throughput.messages}, ${r.throughput.window} outstanding, ${where}`,
+        "> 1500/s",
+        `${r.throughput.accepted_per_s}/s (${r.throughput.elapsed_s} s; ${JSON.stringify(r.throughput.statuses)})`,
+      ]);
+      rows.push([
+        `MESSAGE → 202, paced ${r.paced.rate_per_s}/s for ${r.paced.seconds} s, ${where}`,
+        "p99 < 10 ms",
+        ms(r.paced.send_to_202),
+      ]);
+    }
+  if (o.sip_message_to_cmgs)
+    rows.push(["MESSAGE → AT+CMGS=, idle modem", "p99 < 50 ms", ms(o.sip_message_to_cmgs.message_to_cmgs)]);
+  if (o.sip_cmti_to_message)
+    rows.push([
+      "inject_text → MESSAGE at the core, idle modem",
+      "p99 < 100 ms",
+      ms(o.sip_cmti_to_message.inject_to_core_message),
+    ]);
+  if (o.subscriber_full_sync) {
+    const r = o.subscriber_full_sync;
+    rows.push([
+      `full sync of ${r.subscribers} subscribers into an empty table`,
+      "< 3 s",
+      `median ${r.median_s} s of ${r.into_empty_table_s.join(", ")}`,
+    ]);
+  }
+  if (o.subscriber_lookup) {
+    const r = o.subscriber_lookup;
+    const us = (x) => `p50 ${x.p50_us} µs, p99 ${x.p99_us} µs, max ${x.max_us} µs (n ${x.n})`;
+    rows.push([`byImsi, ${r.subscribers} subscribers`, "p99 < 50 µs", us(r.by_imsi)]);
+    rows.push([`byMsisdn, ${r.subscribers} subscribers`, "p99 < 50 µs", us(r.by_msisdn)]);
+  }
   if (o.sms_kill_loop)
     rows.push([
       `kill -9 loop, ${o.sms_kill_loop.kills} kills`,
@@ -797,6 +1525,25 @@ try {
     const partDir = join(dir, name);
     mkdirSync(partDir);
     out[name] = await fn(partDir);
+  }
+  const sipParts = {
+    sip_message_accept: benchSipMessageAccept,
+    sip_message_to_cmgs: benchSipMessageToCmgs,
+    sip_cmti_to_message: benchSipCmtiToMessage,
+  };
+  for (const [name, fn] of Object.entries(sipParts)) {
+    if (values.only && values.only !== name) continue;
+    const partDir = join(dir, name);
+    mkdirSync(partDir);
+    out[name] = await fn(partDir);
+  }
+  // One table serves both: the full sync loads it, the lookups read it.
+  const subParts = ["subscriber_full_sync", "subscriber_lookup"];
+  if (!values.only || subParts.includes(values.only)) {
+    const partDir = join(dir, "subscribers");
+    mkdirSync(partDir);
+    const r = await benchSubscribers(partDir);
+    for (const name of subParts) if (!values.only || values.only === name) out[name] = r[name];
   }
   if (values.only === "sms_kill_loop") out.sms_kill_loop = await benchKillLoop();
 } finally {
