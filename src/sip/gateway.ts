@@ -609,22 +609,6 @@ export class SipGateway {
   } {
     return { upstreams: this.upstreams?.states.slice() ?? [], outbox: this.d.outbox.stats() };
   }
-
-  /** Sends one OPTIONS (for tests and the health check). */
-  ping(uri: string): Promise<number> {
-    return request(this.d.stack, {
-      method: "OPTIONS",
-      uri,
-      headers: {
-        via: [],
-        to: { uri, params: {} },
-        from: { uri: `sip:${this.d.siteId}@${this.domain}`, params: { tag: newTag() } },
-        "call-id": newCallId(this.domain),
-        cseq: { seq: 1, method: "OPTIONS" },
-        "max-forwards": 70,
-      },
-    }).then((r) => r.status);
-  }
 }
 
 function userOf(uri: unknown): string | undefined {
