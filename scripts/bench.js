@@ -27,7 +27,8 @@
 // Options: --only NAME, --idle-seconds N (default 60), --iterations N (default 2000),
 //          --sms-samples N (default 200, also for the SIP latency parts), --sip-messages N (5000),
 //          --sip-window N (200), --sip-rate N (200), --sip-seconds N (10), --subscribers N (100000),
-//          --lookups N (100000)
+//          --lookups N (100000), --sip-clients LIST (process,same_thread,worker_thread: where the
+//          sip_message_accept client runs)
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -68,6 +69,7 @@ const { values } = parseArgs({
     "sip-seconds": { type: "string", default: "10" },
     subscribers: { type: "string", default: "100000" },
     lookups: { type: "string", default: "100000" },
+    "sip-clients": { type: "string", default: "process,same_thread,worker_thread" },
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
@@ -1021,6 +1023,47 @@ async function workerClient() {
 }
 
 /** One sip_message_accept run: a fresh site, paced latency first (short queue), then the burst. */
+/**
+ * The client in its own process (scripts/bench/sipUdpClient.js: raw UDP datagrams, no SIP stack, plain
+ * `node`), as a sender on another host would be: the bench process is then the gateway alone, and
+ * its CPU figure is the gateway's.
+ */
+async function processClient() {
+  const child = spawn(process.execPath, [new URL("./bench/sipUdpClient.js", import.meta.url).pathname], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  children.push(child);
+  const reply = () =>
+    new Promise((resolve, reject) => {
+      const off = () => {
+        child.off("message", ok);
+        child.off("exit", gone);
+      };
+      const ok = (m) => {
+        off();
+        resolve(m);
+      };
+      const gone = (code) => {
+        off();
+        reject(new Error(`SIP client exited (${code})`));
+      };
+      child.on("message", ok);
+      child.on("exit", gone);
+    });
+  await reply();
+  const call = (op, ...args) => {
+    const r = reply();
+    child.send({ op, args });
+    return r;
+  };
+  return {
+    warm: (port) => call("warm", port, SIP_TEXT),
+    paced: (port, rate, seconds, first) => call("paced", port, rate, seconds, first, SIP_TEXT),
+    burst: (port, n, window, first) => call("burst", port, n, window, first, SIP_TEXT),
+    stop: () => call("stop"),
+  };
+}
+
 async function sipAcceptRun(dir, client) {
   const n = Number(values["sip-messages"]);
   const window = Number(values["sip-window"]);
@@ -1120,9 +1163,10 @@ async function sipAcceptRun(dir, client) {
 async function benchSipMessageAccept(dir) {
   const runs = {};
   for (const [name, client] of [
+    ["process", processClient],
     ["same_thread", localClient],
     ["worker_thread", workerClient],
-  ]) {
+  ].filter(([name]) => values["sip-clients"].split(",").includes(name))) {
     const d = join(dir, name);
     mkdirSync(d);
     runs[`client_${name}`] = await sipAcceptRun(d, client);
@@ -1462,9 +1506,10 @@ function tableRows(o) {
   }
   if (o.sip_message_accept)
     for (const [where, r] of [
+      ["client in another process", o.sip_message_accept.client_process],
       ["client on the same thread", o.sip_message_accept.client_same_thread],
       ["client in a worker thread", o.sip_message_accept.client_worker_thread],
-    ]) {
+    ].filter(([, r]) => r !== undefined)) {
       rows.push([
         `MESSAGE → 202 (SMS committed), ${r.throughput.messages}, ${r.throughput.window} outstanding, ${where}`,
         "> 1500/s",

@@ -66,6 +66,8 @@ const REPLY_WINDOW_MS = 7 * 86_400_000;
 
 export class SipGateway {
   private readonly trusted = new BlockList();
+  /** Verdicts of {@link isTrusted} by address (`sip.trusted` is fixed for the gateway's life). */
+  private readonly trustedCache = new Map<string, boolean>();
   private readonly auth: DigestAuth | undefined;
   readonly domain: string;
   readonly upstreams: Upstreams | undefined;
@@ -165,8 +167,14 @@ export class SipGateway {
   }
 
   private isTrusted(remote: SipRemote): boolean {
+    const known = this.trustedCache.get(remote.address);
+    if (known !== undefined) return known;
     const type = isIP(remote.address) === 6 ? "ipv6" : "ipv4";
-    return this.trusted.check(remote.address, type);
+    const trusted = this.trusted.check(remote.address, type);
+    // A site hears from a handful of addresses; the bound only stops a scan from growing it.
+    if (this.trustedCache.size >= 1024) this.trustedCache.clear();
+    this.trustedCache.set(remote.address, trusted);
+    return trusted;
   }
 
   /** true: go on; false: answered (401/403). */

@@ -37,7 +37,7 @@ import {
   type SipResponseExtra,
   withToTag,
 } from "./stackMessages.js";
-import { fromWire, MAX_BODY_BYTES, MAX_HEAD_BYTES, StreamFramer, toWire } from "./stackWire.js";
+import { fromWire, MAX_BODY_BYTES, MAX_HEAD_BYTES, StreamFramer, toWire, toWireShared } from "./stackWire.js";
 import {
   isSipResponse,
   type SipHeaders,
@@ -258,6 +258,12 @@ class Stack implements SipStack {
   private udp: dgram.Socket | undefined;
   private server: net.Server | undefined;
   private stopped = false;
+  /**
+   * Set while the gate hands sip.js one message whose bytes are all ASCII: the request sip.js
+   * delivers from inside that call needs no UTF-8 decoding. Undefined outside such a call (then the
+   * request is always decoded).
+   */
+  private dispatchAscii: boolean | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -323,6 +329,7 @@ class Stack implements SipStack {
       await this.teardown();
       throw listenError(err, this.address, this.port);
     }
+    if (this.udp !== undefined) this.enlargeReceiveBuffer(this.udp);
     this.log.info("SIP listening", {
       address: this.address,
       port: this.port,
@@ -384,7 +391,7 @@ class Stack implements SipStack {
       this.log.debug("SIP response after stop not sent", { status: res.status });
       return;
     }
-    const wire = toWire(withToTag(res)) as unknown as SipWireMessage;
+    const wire = toWireShared(withToTag(res)) as unknown as SipWireMessage;
     this.callCore(() => this.core?.send(wire));
   }
 
@@ -513,7 +520,7 @@ class Stack implements SipStack {
 
   private onCoreRequest(m: SipWireMessage, remote: SipWireAddress): void {
     if (this.stopped) return;
-    const req = fromWire(m) as unknown as SipRequest;
+    const req = (this.dispatchAscii === true ? m : fromWire(m)) as unknown as SipRequest;
     // The body's bytes as they came, for a charset other than UTF-8 (sip.js keeps one char per byte).
     const wireBody = (m as { content?: unknown }).content;
     if (typeof wireBody === "string" && wireBody.length > 0) req.rawContent = Buffer.from(wireBody, "latin1");
@@ -551,6 +558,21 @@ class Stack implements SipStack {
       address: peer.address,
       port: peer.port,
     });
+  }
+
+  /**
+   * A burst of MESSAGEs (a core flushing its queue after an outage) arrives faster than one event
+   * loop turn drains it; with the kernel's default buffer (208 KiB: about 200 datagrams) the rest is
+   * dropped and each sender waits 500 ms to retransmit. The kernel caps the size at
+   * `net.core.rmem_max` (the image raises it); the memory is used only while datagrams wait.
+   */
+  private enlargeReceiveBuffer(udp: dgram.Socket): void {
+    try {
+      udp.setRecvBufferSize(UDP_RECEIVE_BUFFER);
+      this.log.debug("SIP UDP receive buffer", { bytes: udp.getRecvBufferSize() });
+    } catch (err) {
+      this.log.debug("SIP UDP receive buffer not enlarged", { error: errorText(err) });
+    }
   }
 
   /** Puts the gate in front of sip.js's datagram handler. */
@@ -658,10 +680,13 @@ class Stack implements SipStack {
   ) {
     switch (verdict.kind) {
       case "pass":
+        this.dispatchAscii = verdict.ascii;
         try {
           pass(verdict.text);
         } catch (err) {
           this.log.warn("SIP message failed in sip.js", { error: errorText(err), protocol: remote.protocol });
+        } finally {
+          this.dispatchAscii = undefined;
         }
         return;
       case "ignore":
@@ -680,6 +705,9 @@ class Stack implements SipStack {
     }
   }
 }
+
+/** Asked of the kernel for the UDP socket (it doubles it, within `net.core.rmem_max`). */
+const UDP_RECEIVE_BUFFER = 2 * 1024 * 1024;
 
 async function bindUdp(address: string, port: number): Promise<dgram.Socket> {
   const socket = dgram.createSocket("udp4");

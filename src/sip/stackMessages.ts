@@ -10,6 +10,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import sip from "sip";
 import { SiteError } from "../core/errors.js";
+import { randomHex } from "../core/random.js";
 import { fromWire, toWire } from "./stackWire.js";
 import {
   isSipResponse,
@@ -23,17 +24,17 @@ import {
 
 /** RFC 3261 magic cookie + 24 random hex digits. */
 export function newBranch(): string {
-  return `z9hG4bK${randomBytes(12).toString("hex")}`;
+  return `z9hG4bK${randomHex(12)}`;
 }
 
 /** A From/To tag: 16 random hex digits. */
 export function newTag(): string {
-  return randomBytes(8).toString("hex");
+  return randomHex(8);
 }
 
 /** A Call-ID: 32 random hex digits `@host`. */
 export function newCallId(host: string): string {
-  return `${randomBytes(16).toString("hex")}@${host}`;
+  return `${randomHex(16)}@${host}`;
 }
 
 let tagKey: Buffer | undefined;

@@ -47,6 +47,23 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
   return value;
 }
 
+function anyString(value: unknown, test: RegExp): boolean {
+  if (typeof value === "string") return test.test(value);
+  if (Array.isArray(value)) return value.some((v) => anyString(v, test));
+  if (value !== null && typeof value === "object") {
+    for (const key in value) if (anyString((value as Record<string, unknown>)[key], test)) return true;
+  }
+  return false;
+}
+
+/**
+ * `value` itself when all its strings are ASCII (the byte form is the same), else {@link toWire}'s
+ * copy. Only for what sip.js does not change: responses (its `send` only serialises them).
+ */
+export function toWireShared<T>(value: T): T {
+  return anyString(value, /[^\x00-\x7f]/) ? toWire(value) : value;
+}
+
 /** A deep copy of a message (or any part of one) with every string in sip.js's byte form. */
 export function toWire<T>(value: T): T {
   return mapStrings(value, utf8ToWire) as T;

@@ -6,7 +6,7 @@
  *
  * Short on purpose: ids travel over thin backhaul in every MQTT event and SIP notice.
  */
-import { randomBytes } from "node:crypto";
+import { randomUint32 } from "../core/random.js";
 
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -22,7 +22,7 @@ function base32(value: number, length: number): string {
 
 /** A new id for the time `now` (ms since the epoch). */
 export function newMessageId(now: number = Date.now()): string {
-  const r = randomBytes(4).readUInt32BE(0) >>> 2;
+  const r = randomUint32() >>> 2;
   return base32(now, 10) + base32(r, 6);
 }
 

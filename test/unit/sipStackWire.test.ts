@@ -8,6 +8,7 @@ import {
   MAX_HEAD_BYTES,
   StreamFramer,
   toWire,
+  toWireShared,
   utf8ToWire,
   wireToUtf8,
 } from "../../src/sip/stackWire.js";
@@ -53,6 +54,24 @@ describe("SIP wire form (one char per byte)", () => {
     assert.equal(w.content.length, Buffer.byteLength(TEXT));
     assert.equal(w.headers.cseq.seq, 1);
     assert.deepEqual(fromWire(w), msg);
+  });
+});
+
+describe("SIP wire form of responses (shared when ASCII)", () => {
+  it("returns an ASCII response itself and a copy of one with other characters", () => {
+    const ascii = {
+      status: 202,
+      reason: "Accepted",
+      headers: { to: { uri: "sip:a@h", params: { tag: "x" } } },
+    };
+    assert.equal(toWireShared(ascii), ascii);
+    const text = { status: 400, reason: `Bad Request (${TEXT})`, headers: { via: [{ host: "h" }] } };
+    const wired = toWireShared(text);
+    assert.notEqual(wired, text);
+    assert.equal(wired.reason, utf8ToWire(`Bad Request (${TEXT})`));
+    assert.equal(text.reason, `Bad Request (${TEXT})`);
+    const deep = { headers: { warning: [{ text: "é" }] } };
+    assert.notEqual(toWireShared(deep), deep);
   });
 });
 
@@ -138,14 +157,54 @@ describe("SIP stream framer", () => {
 
 describe("SIP gate", () => {
   it("passes a good message, its body cut to the Content-Length", () => {
-    assert.deepEqual(inspectMessage(wire("hi"), true), { kind: "pass", text: wire("hi") });
+    assert.deepEqual(inspectMessage(wire("hi"), true), { kind: "pass", text: wire("hi"), ascii: true });
     const long = `${wire("hello", "", 2)}`;
     assert.deepEqual(inspectMessage(long, true), {
       kind: "pass",
       text: `${long.slice(0, long.indexOf("\r\n\r\n") + 4)}he`,
+      ascii: true,
     });
     const zero = wire("junk", "", 0);
-    assert.deepEqual(inspectMessage(zero, true), { kind: "pass", text: zero.slice(0, -4) });
+    assert.deepEqual(inspectMessage(zero, true), { kind: "pass", text: zero.slice(0, -4), ascii: true });
+    assert.deepEqual(inspectMessage(wire(TEXT), true), { kind: "pass", text: wire(TEXT), ascii: false });
+  });
+
+  it("checks the mandatory headers in every form sip.js reads: compact, folded, repeated", () => {
+    const compact = wire("hi")
+      .replace("Via:", "v:")
+      .replace("From:", "f:")
+      .replace("To:", "t:")
+      .replace("Call-ID:", "i:")
+      .replace("Content-Length:", "l:");
+    const folded = wire("hi").replace("From: <sip:a@127.0.0.1>;tag=1", "From:\r\n <sip:a@127.0.0.1>;tag=1");
+    const secondViaBad = wire("hi").replace(
+      "Via: SIP/2.0/TCP 127.0.0.1:5062;branch=z9hG4bKabc",
+      "Via: SIP/2.0/TCP 127.0.0.1:5062;branch=z9hG4bKabc\r\nVia: nonsense",
+    );
+    const firstViaBad = wire("hi").replace("Via: SIP/2.0/TCP", "Via: nonsense\r\nVia: SIP/2.0/TCP");
+    const noCseqNumber = wire("hi").replace("CSeq: 1 MESSAGE", "CSeq: MESSAGE");
+    const lowerCase = wire("hi").replace("Call-ID:", "call-id:").replace("CSeq:", "cseq:");
+    const table: [string, string, string, RegExp?][] = [
+      ["compact forms", compact, "pass"],
+      ["a folded From (the full parse runs)", folded, "pass"],
+      ["header names in lower case", lowerCase, "pass"],
+      ["a bad second Via (sip.js reads the first)", secondViaBad, "pass"],
+      ["a bad first Via before a good one (sip.js skips it)", firstViaBad, "pass"],
+      [
+        "only a bad Via: no Via to answer to",
+        wire("hi").replace("Via: SIP/2.0/TCP", "Via: SIP/2.0/"),
+        "drop",
+      ],
+      ["a CSeq without its number", noCseqNumber, "reject", /missing or malformed CSeq/],
+      ["no To", wire("hi").replace("To: <sip:x@127.0.0.1>\r\n", ""), "reject", /missing or malformed To/],
+      ["no From", wire("hi").replace("From: <sip:a@127.0.0.1>;tag=1\r\n", ""), "reject", /From/],
+    ];
+    for (const [what, msg, kind, reason] of table) {
+      const v = inspectMessage(msg, true);
+      assert.equal(v.kind, kind, what);
+      if (reason !== undefined)
+        assert.match(v.kind === "reject" ? (v.reply.split("\r\n")[0] ?? "") : "", reason, what);
+    }
   });
 
   it("ignores keep-alives and drops what is no SIP", () => {

@@ -7,9 +7,7 @@ import { SiteError } from "../../core/errors.js";
 
 /** Upper-case hex of `octets` (the form `AT+CMGS` and our tests use). */
 export function toHex(octets: Uint8Array): string {
-  let out = "";
-  for (const o of octets) out += o.toString(16).padStart(2, "0");
-  return out.toUpperCase();
+  return Buffer.from(octets.buffer, octets.byteOffset, octets.byteLength).toString("hex").toUpperCase();
 }
 
 /**

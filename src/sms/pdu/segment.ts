@@ -12,7 +12,7 @@
  * A token is never cut, so an escape pair or a surrogate pair that would straddle a boundary moves
  * whole into the next part, which may then hold 152 septets / 66 code units.
  */
-import { gsm7SeptetsOf, isGsm7 } from "./gsm7.js";
+import { ESC, EXTENDED, NOT_GSM7, septetCodeOf, septetCodes } from "./gsm7.js";
 
 export type Encoding = "gsm7" | "ucs2";
 
@@ -28,37 +28,69 @@ export interface SegmentedText {
   parts: number[][];
 }
 
-function tokens(text: string, encoding: Encoding): number[][] {
-  const out: number[][] = [];
-  for (const ch of text) {
-    if (encoding === "gsm7") out.push([...(gsm7SeptetsOf(ch) ?? [])]);
-    else {
-      const units: number[] = [];
-      for (let i = 0; i < ch.length; i++) units.push(ch.charCodeAt(i));
-      out.push(units);
+/** The GSM 7-bit septet count of `text` (ESC pairs count 2), or -1 when a character is not in it. */
+function gsm7Length(text: string, table: Int16Array): number {
+  let total = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = septetCodeOf(table, text.charCodeAt(i));
+    if (code === NOT_GSM7) return -1;
+    total += code & EXTENDED ? 2 : 1;
+  }
+  return total;
+}
+
+function gsm7Parts(text: string, table: Int16Array, single: boolean): number[][] {
+  const capacity = CONCAT_PART_CAPACITY.gsm7;
+  const parts: number[][] = [];
+  let current: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const code = septetCodeOf(table, text.charCodeAt(i));
+    const width = code & EXTENDED ? 2 : 1;
+    if (!single && current.length + width > capacity) {
+      parts.push(current);
+      current = [];
+    }
+    if (width === 2) current.push(ESC, code & 0x7f);
+    else current.push(code);
+  }
+  parts.push(current);
+  return parts;
+}
+
+function ucs2Parts(text: string, single: boolean): number[][] {
+  const capacity = CONCAT_PART_CAPACITY.ucs2;
+  const parts: number[][] = [];
+  let current: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    // A surrogate pair is one token: it never straddles two parts.
+    const pair = unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+    const width = pair ? 2 : 1;
+    if (!single && current.length + width > capacity) {
+      parts.push(current);
+      current = [];
+    }
+    current.push(unit);
+    if (pair) {
+      current.push(next);
+      i++;
     }
   }
-  return out;
+  parts.push(current);
+  return parts;
 }
 
 /** Encodes `text` (GSM 7-bit if it can, else UCS2) and cuts it into parts without cutting a token. */
 export function segmentText(text: string): SegmentedText {
-  const encoding: Encoding = isGsm7(text) ? "gsm7" : "ucs2";
-  const list = tokens(text, encoding);
-  const total = list.reduce((sum, t) => sum + t.length, 0);
-  if (total <= SINGLE_PART_CAPACITY[encoding]) return { encoding, total, parts: [list.flat()] };
-  const capacity = CONCAT_PART_CAPACITY[encoding];
-  const parts: number[][] = [];
-  let current: number[] = [];
-  for (const token of list) {
-    if (current.length + token.length > capacity) {
-      parts.push(current);
-      current = [];
-    }
-    current.push(...token);
+  const table = septetCodes();
+  const septets = gsm7Length(text, table);
+  if (septets >= 0) {
+    const single = septets <= SINGLE_PART_CAPACITY.gsm7;
+    return { encoding: "gsm7", total: septets, parts: gsm7Parts(text, table, single) };
   }
-  parts.push(current);
-  return { encoding, total, parts };
+  const single = text.length <= SINGLE_PART_CAPACITY.ucs2;
+  return { encoding: "ucs2", total: text.length, parts: ucs2Parts(text, single) };
 }
 
 export interface PartCount {

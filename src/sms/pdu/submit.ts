@@ -88,25 +88,44 @@ export function encodeSubmit(request: SubmitRequest): EncodedSubmit {
   if (request.statusReport) firstOctet |= FO_SRR;
   if (concatenated) firstOctet |= FO_UDHI;
   const head = [firstOctet, 0x00, ...destination, 0x00, encoding === "gsm7" ? DCS_GSM7 : DCS_UCS2, ...vp];
+  const smscHex = toHex(Uint8Array.from(smsc));
 
   const out = parts.map((units, index) => {
-    const udh = concatenated ? [0x05, 0x00, 0x03, reference, parts.length, index + 1] : [];
-    const userData = encoding === "gsm7" ? gsm7UserData(units, udh) : ucs2UserData(units, udh);
-    const tpdu = Uint8Array.from([...head, ...userData]);
-    return { pdu: toHex(Uint8Array.from(smsc)) + toHex(tpdu), tpduLength: tpdu.length };
+    const udh = concatenated ? [0x05, 0x00, 0x03, reference, parts.length, index + 1] : undefined;
+    const tpdu = encoding === "gsm7" ? gsm7Tpdu(head, units, udh) : ucs2Tpdu(head, units, udh);
+    return { pdu: smscHex + toHex(tpdu), tpduLength: tpdu.length };
   });
   return { parts: out, encoding, septetsOrUnits: total };
 }
 
-/** TP-UDL (septets, header included) + UDH + fill bit + packed septets. */
-function gsm7UserData(septets: number[], udh: number[]): number[] {
-  if (udh.length === 0) return [septets.length, ...packSeptets(septets)];
-  const packed = packSeptets(septets, UDH_FILL_BITS);
-  return [UDH_SEPTETS + septets.length, ...udh, ...packed];
+/** head + TP-UDL (septets, header included) + UDH + fill bit + packed septets. */
+function gsm7Tpdu(
+  head: readonly number[],
+  septets: number[],
+  udh: readonly number[] | undefined,
+): Uint8Array {
+  const packed = packSeptets(septets, udh === undefined ? 0 : UDH_FILL_BITS);
+  const udhLength = udh?.length ?? 0;
+  const tpdu = new Uint8Array(head.length + 1 + udhLength + packed.length);
+  tpdu.set(head);
+  tpdu[head.length] = (udh === undefined ? 0 : UDH_SEPTETS) + septets.length;
+  if (udh !== undefined) tpdu.set(udh, head.length + 1);
+  tpdu.set(packed, head.length + 1 + udhLength);
+  return tpdu;
 }
 
-/** TP-UDL (octets, header included) + UDH + UTF-16BE code units. */
-function ucs2UserData(units: number[], udh: number[]): number[] {
-  const body = units.flatMap((u) => [u >> 8, u & 0xff]);
-  return [udh.length + body.length, ...udh, ...body];
+/** head + TP-UDL (octets, header included) + UDH + UTF-16BE code units. */
+function ucs2Tpdu(head: readonly number[], units: number[], udh: readonly number[] | undefined): Uint8Array {
+  const udhLength = udh?.length ?? 0;
+  const start = head.length + 1 + udhLength;
+  const tpdu = new Uint8Array(start + 2 * units.length);
+  tpdu.set(head);
+  tpdu[head.length] = udhLength + 2 * units.length;
+  if (udh !== undefined) tpdu.set(udh, head.length + 1);
+  for (let i = 0; i < units.length; i++) {
+    const u = units[i] ?? 0;
+    tpdu[start + 2 * i] = u >> 8;
+    tpdu[start + 2 * i + 1] = u & 0xff;
+  }
+  return tpdu;
 }
