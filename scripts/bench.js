@@ -19,6 +19,13 @@
 //                        simulator's control socket → the core receives the MESSAGE, 200 times
 //   subscriber_full_sync a SubscriberStore: applySync full of 100,000 subscribers, 3 times
 //   subscriber_lookup    then 100,000 random byImsi and byMsisdn lookups each
+//   noc_bytes_per_day    the NOC link (NocLink and Reporter from dist/) over one simulated day (mocked
+//                        timers and Date) at default settings against a real mosquitto: 2 modems whose
+//                        CSQ wobbles, a daily temperature swing, --noc-sms-per-day SMS out (sent, then a
+//                        delivery report) and as many in; bytes the site writes to its MQTT connection
+//   noc_request_rtt      a whole site (Site from dist/, 1 simulated modem) on a real mosquitto; a NOC
+//                        client sends --noc-requests requests one after another (health_check, sms/status,
+//                        info): publish → response received
 //   sms_kill_loop        (only with --only; needs the dev dependencies) the kill -9 test,
 //                        test/integration/smsCrash.test.ts, at full length: --kill-cycles N (default 100)
 // stdout: the JSON document; stderr: a figure / target / measured table of the parts that ran.
@@ -27,25 +34,34 @@
 // Options: --only NAME, --idle-seconds N (default 60), --iterations N (default 2000),
 //          --sms-samples N (default 200, also for the SIP latency parts), --sip-messages N (5000),
 //          --sip-window N (200), --sip-rate N (200), --sip-seconds N (10), --subscribers N (100000),
-//          --lookups N (100000), --sip-clients LIST (process,same_thread,worker_thread: where the
+//          --lookups N (100000), --noc-sms-per-day N (300 out and as many in), --noc-requests N (500),
+//          --sip-clients LIST (process,same_thread,worker_thread: where the
 //          sip_message_accept client runs)
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { mock } from "node:test";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { SerialPort } from "serialport";
+import { Site } from "../dist/app/site.js";
 import { AtChannel } from "../dist/at/channel.js";
 import { UrcRegistry } from "../dist/at/urc.js";
+import { validateConfig } from "../dist/config/load.js";
 import { EventBus } from "../dist/core/events.js";
 import { Logger, LogLevels, silentLogger } from "../dist/core/logger.js";
 import { dataPath } from "../dist/core/paths.js";
 import { SimGpioDriver } from "../dist/gpio/simGpio.js";
 import { ModemFleet } from "../dist/modem/fleet.js";
+import { csqToBars } from "../dist/modem/parsers.js";
 import { ProfileSet } from "../dist/modem/profile.js";
+import { NocLink } from "../dist/mqtt/link.js";
+import { Reporter } from "../dist/mqtt/reporter.js";
+import { NocStore, openNocDatabase } from "../dist/mqtt/store.js";
+import { ModemSimulator } from "../dist/sim/simulator.js";
 import { SipGateway } from "../dist/sip/gateway.js";
 import { openSipDatabase, SipOutbox } from "../dist/sip/outbox.js";
 import { newCallId, startSipStack } from "../dist/sip/stack.js";
@@ -70,6 +86,8 @@ const { values } = parseArgs({
     subscribers: { type: "string", default: "100000" },
     lookups: { type: "string", default: "100000" },
     "sip-clients": { type: "string", default: "process,same_thread,worker_thread" },
+    "noc-sms-per-day": { type: "string", default: "300" },
+    "noc-requests": { type: "string", default: "500" },
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
@@ -1346,6 +1364,330 @@ function summaryUs(samples) {
   };
 }
 
+/** A plain mosquitto (anonymous, loopback, a free port) as a child process; needs Debian's mosquitto. */
+async function startPlainBroker(dir) {
+  const port = await new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const conf = join(dir, "mosquitto.conf");
+  writeFileSync(
+    conf,
+    [
+      process.getuid?.() === 0 ? "user root" : "",
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      // The NOC side of a real deployment should set it too (docs/examples/mosquitto/mosquitto.conf).
+      "set_tcp_nodelay true",
+      "",
+    ].join("\n"),
+  );
+  const bin =
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((b) => {
+      try {
+        readFileSync(b);
+        return true;
+      } catch {
+        return false;
+      }
+    }) ?? "mosquitto";
+  const child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(child);
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = createConnection({ port, host: "127.0.0.1" });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return { url: `mqtt://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
+    await sleep(50);
+  }
+  throw new Error("mosquitto did not start (scripts/setup installs it)");
+}
+
+/** The site's side of a day: NocLink + Reporter with mocked timers and clock, real broker and sockets. */
+async function benchNocBytesPerDay(dir) {
+  const broker = await startPlainBroker(dir);
+  const perDay = Number(values["noc-sms-per-day"]);
+  const rand = prng(42);
+  const DAY_S = 86_400;
+  mock.timers.enable({
+    apis: ["setTimeout", "setInterval", "Date"],
+    now: Date.parse("2026-11-23T00:00:00Z"),
+  });
+  const t0 = Date.now();
+  const mqttConfig = validateConfig({ site: { id: "site-042" }, mqtt: { url: broker.url } }).config.mqtt;
+  const bus = new EventBus();
+  const db = openNocDatabase(join(dir, "noc-day"));
+  const counts = {};
+  const bytesOf = {};
+  const note = (kind, payload) => {
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    bytesOf[kind] = (bytesOf[kind] ?? 0) + Buffer.byteLength(JSON.stringify(payload));
+  };
+  const link = new NocLink({
+    mqtt: { ...mqttConfig, url: broker.url },
+    siteId: "site-042",
+    store: new NocStore(db),
+    logger: silentLogger(),
+    onCommand: async () => ({}),
+    onConnected: () => reporter.publishAll(),
+  });
+  const sink = {
+    publishEvent: (kind, p) => (note(`event/${kind}`, p), link.publishEvent(kind, p)),
+    setRetained: (suffix, p) => (
+      note(suffix.startsWith("modem/") ? "modem/<id>" : suffix, p), link.setRetained(suffix, p)
+    ),
+    publishVolatile: (suffix, p) => (note(suffix, p), link.publishVolatile(suffix, p)),
+  };
+  // Two modems polled every 30 s: CSQ 17 ± 2 and 12 ± 2 (bars cross now and then, as on a real mast).
+  const modems = [
+    { id: "m1", base: 17, csq: 17 },
+    { id: "m2", base: 12, csq: 12 },
+  ];
+  const snapshot = (m) => ({
+    id: m.id,
+    state: "ready",
+    since: new Date(t0).toISOString(),
+    port: `/dev/serial/by-id/usb-${m.id}`,
+    profile: "quectel_ec2x",
+    imei: "867698041234563",
+    iccid: "8925610038545123210",
+    imsi: "641105056446810",
+    manufacturer: "Quectel",
+    model: "EC25",
+    firmware: "EC25ECGAR06A07M4G",
+    operator: "MTN UG",
+    signal: { csq: m.csq, dbm: -113 + 2 * m.csq, bars: csqToBars(m.csq) },
+    registration: { stat: 1, text: "home", lac: "1F4B", ci: "A3C21" },
+    smsc: "+256772999999",
+    counters: { sent: 0, received: 0 },
+    last_error: null,
+  });
+  let pending = 0;
+  let sent = 0;
+  let received = 0;
+  const state = () => ({
+    modems: modems.map((m) => ({ id: m.id, state: "ready", bars: csqToBars(m.csq), operator: "MTN UG" })),
+    uplinks: {
+      mqtt: { connected: link.isConnected, since: new Date(t0).toISOString() },
+      sip: [{ uri: "sip:10.8.0.1:5060", reachable: true, registered: true }],
+    },
+    queues: {
+      sms_out: { pending, oldest_pending_s: pending ? 2 : null },
+      sms_in: { waiting_parts: 0 },
+      sip_out: { pending: 0 },
+      noc_events: { pending: 0 },
+    },
+    health: {
+      status: "ok",
+      checks: [
+        { name: "modems", status: "ok", reason: "2 of 2 ready" },
+        { name: "signal", status: "ok", reason: "m1 3/5, m2 2/5" },
+        { name: "sms_queue", status: "ok", reason: "no SMS waiting" },
+        { name: "storage", status: "ok", reason: "writable" },
+      ],
+    },
+  });
+  const telemetry = async () => {
+    const s = (Date.now() - t0) / 1000;
+    return {
+      cpu_percent: +(3 + rand() * 4).toFixed(1),
+      load_1m: +(0.1 + rand() * 0.3).toFixed(2),
+      memory_used_percent: 31.2,
+      disk_used_percent: 12.4,
+      disk_free_mb: 12_874,
+      temperature_c: +(46 + 9 * Math.sin((2 * Math.PI * (s - 6 * 3600)) / DAY_S) + (rand() - 0.5)).toFixed(1),
+      under_voltage_now: false,
+      under_voltage_seen: false,
+      throttled_now: false,
+      process_rss_mb: +(55 + rand()).toFixed(1),
+      uptime_s: Math.round(s),
+      network_rx_bytes: Math.round(s * 40),
+      network_tx_bytes: Math.round(s * 30),
+      sms_sent: sent,
+      sms_received: received,
+      sms_failed: 0,
+      delivery_reports: sent,
+      noc_bytes_sent: link.status().bytes_sent,
+    };
+  };
+  const reporter = new Reporter({
+    sink,
+    bus,
+    mqtt: mqttConfig,
+    state,
+    modems: () => modems.map(snapshot),
+    telemetry,
+    logger: silentLogger(),
+  });
+  // The day's SMS, at random seconds.
+  const plan = new Map();
+  const at = (sec, fn) => plan.set(sec, [...(plan.get(sec) ?? []), fn]);
+  for (let i = 0; i < perDay; i++) {
+    const t = Math.floor(rand() * (DAY_S - 120));
+    const id = `01M83${String(i).padStart(11, "0")}`;
+    const to = `+25677${String(1_000_000 + i).slice(1)}`;
+    at(t, () => {
+      pending++;
+    });
+    at(t + 3, () => {
+      pending--;
+      sent++;
+      bus.emit("sms_sent", { id, modem: i % 2 ? "m2" : "m1", to, parts: 1 });
+    });
+    at(t + 40, () =>
+      bus.emit("delivery_report", { id, to, status: "delivered", detail: "received by the phone" }),
+    );
+    const r = Math.floor(rand() * (DAY_S - 10));
+    at(r, () => {
+      received++;
+      bus.emit("sms_received", {
+        id: `01M84${String(i).padStart(11, "0")}`,
+        modem: "m1",
+        from: `+2567012${String(10_000 + i).slice(1)}`,
+        to: null,
+        text: "Habari, tafadhali tuma dawa ya malaria kwa kituo cha afya kesho asubuhi.",
+        parts: 1,
+        missing_parts: 0,
+        received_at: new Date().toISOString(),
+      });
+    });
+  }
+  const io = async () => {
+    for (let k = 0; k < 3; k++) await new Promise((r) => setImmediate(r));
+  };
+  reporter.start();
+  await link.start();
+  // Real time passes only through I/O here (setTimeout is mocked): wait for the connection that way.
+  const wall = performance.now();
+  while (!link.isConnected && performance.now() - wall < 10_000) await io();
+  if (!link.isConnected) throw new Error("the NOC link did not connect to the bench broker");
+  await io();
+  const startBytes = link.status().bytes_sent;
+  const wall0 = performance.now();
+  for (let sec = 1; sec <= DAY_S; sec++) {
+    mock.timers.tick(1000);
+    for (const fn of plan.get(sec) ?? []) fn();
+    if (sec % 30 === 0) for (const m of modems) m.csq = m.base + Math.round((rand() - 0.5) * 4);
+    await io();
+  }
+  for (let k = 0; k < 20; k++) await io();
+  const st = link.status();
+  const wallS = (performance.now() - wall0) / 1000;
+  reporter.stop();
+  mock.timers.reset();
+  await link.stop();
+  db.close();
+  broker.stop();
+  const publishes = Object.values(counts).reduce((a, b) => a + b, 0);
+  const mqttBytes = st.bytes_sent - startBytes;
+  // Keepalive: mqtt.js sends PINGREQ only when nothing else went for a keepalive period.
+  // Estimate of what the link adds on the wire (not measured): per MQTT packet the site writes, a TLS
+  // 1.3 record (5 header + 16 tag + 1 type = 22 bytes) and TCP/IPv4 headers with timestamps (52 bytes);
+  // per packet it receives (PUBACK, PINGRESP), a TCP ACK of 52 bytes.
+  const pings = Math.max(0, Math.round(DAY_S / mqttConfig.keepalive_s) - 0);
+  const written = publishes + pings;
+  const receivedPackets =
+    (counts["event/sms_sent"] ?? 0) +
+    (counts["event/delivery_report"] ?? 0) +
+    (counts["event/sms_received"] ?? 0) +
+    (counts.state ?? 0) +
+    (counts["modem/<id>"] ?? 0) +
+    (counts.info ?? 0) +
+    pings;
+  return {
+    simulated_s: DAY_S,
+    wall_s: +wallS.toFixed(1),
+    sms_out: perDay,
+    sms_in: perDay,
+    mqtt_bytes_sent: mqttBytes,
+    mqtt_bytes_received: st.bytes_received,
+    messages: counts,
+    payload_bytes: bytesOf,
+    estimated_wire_bytes_sent: mqttBytes + written * (22 + 52) + receivedPackets * 52,
+    estimate_note:
+      "MQTT bytes measured; TLS records and TCP/IP headers added per packet as described in docs/performance.md",
+    keepalive_s: mqttConfig.keepalive_s,
+    reconnects: st.reconnects,
+  };
+}
+
+/** Request → response over a real mosquitto to a whole site (Site from dist/). */
+async function benchNocRequestRtt(dir) {
+  const broker = await startPlainBroker(dir);
+  const linkDir = join(dir, "dev");
+  const gpioDir = join(dir, "gpio");
+  mkdirSync(linkDir, { recursive: true });
+  const sim = new ModemSimulator({
+    link: join(linkDir, "usb-m1"),
+    imei: "867698041234563",
+    powerGpio: { dir: gpioDir, line: 17 },
+  });
+  await sim.start();
+  const checked = validateConfig({
+    site: { id: "site-042" },
+    storage: { dir: join(dir, "data") },
+    gpio: { driver: "sim", sim_dir: gpioDir },
+    discovery: { globs: [join(linkDir, "*")], interval_ms: 500 },
+    modems: [{ id: "m1", port: "auto", imei: "867698041234563", power_gpio: 17 }],
+    sip: { listen: "127.0.0.1:0" },
+    mqtt: { url: broker.url },
+  });
+  const site = new Site({ config: checked.config, logger: benchLogger("site") });
+  await site.start();
+  const mqttLib = (await import("mqtt")).default;
+  const noc = mqttLib.connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+  await new Promise((r) => noc.once("connect", r));
+  noc.stream.setNoDelay?.(true);
+  try {
+    for (let i = 0; i < 200 && !(site.noc?.isConnected && site.fleet.get("m1")?.state === "ready"); i++)
+      await sleep(50);
+    const waiting = new Map();
+    noc.on("message", (topic, payload, packet) => {
+      const key = packet.properties?.correlationData?.toString("hex");
+      const w = waiting.get(key);
+      if (w) {
+        waiting.delete(key);
+        w(performance.now());
+      }
+    });
+    await noc.subscribeAsync("bts/site-042/response/#", { qos: 1 });
+    const commands = [
+      ["health_check", {}],
+      ["sms/status", { id: "0000000000000000" }],
+      ["info", {}],
+    ];
+    const n = Number(values["noc-requests"]);
+    const samples = [];
+    for (let i = -20; i < n; i++) {
+      const [command, args] = commands[(i + 30) % commands.length];
+      const corr = Buffer.from(String(i + 1000).padStart(8, "0"));
+      const t0 = performance.now();
+      const done = new Promise((r) => waiting.set(corr.toString("hex"), r));
+      noc.publish(`bts/site-042/request/${command}`, JSON.stringify({ ...args, transaction: `b${i}` }), {
+        qos: 1,
+        properties: { responseTopic: `bts/site-042/response/${command}/bench`, correlationData: corr },
+      });
+      const t1 = await done;
+      if (i >= 0) samples.push(t1 - t0);
+    }
+    return { requests: n, commands: commands.map((c) => c[0]), request_to_response: summary(samples) };
+  } finally {
+    await noc.endAsync(true);
+    await site.stop();
+    await sim.stop();
+    broker.stop();
+  }
+}
+
 async function benchSubscribers(dir) {
   const n = Number(values.subscribers);
   const lookups = Number(values.lookups);
@@ -1431,6 +1773,8 @@ const PARTS = [
   "sip_cmti_to_message",
   "subscriber_full_sync",
   "subscriber_lookup",
+  "noc_bytes_per_day",
+  "noc_request_rtt",
   "sms_kill_loop",
 ];
 
@@ -1529,6 +1873,20 @@ function tableRows(o) {
       "p99 < 100 ms",
       ms(o.sip_cmti_to_message.inject_to_core_message),
     ]);
+  if (o.noc_bytes_per_day) {
+    const r = o.noc_bytes_per_day;
+    rows.push([
+      `NOC link bytes sent per simulated day (${r.sms_out} SMS out, ${r.sms_in} in), MQTT`,
+      "< 1 MB/day",
+      `${(r.mqtt_bytes_sent / 1e6).toFixed(3)} MB (with TLS and TCP/IP, estimated: ${(r.estimated_wire_bytes_sent / 1e6).toFixed(3)} MB)`,
+    ]);
+  }
+  if (o.noc_request_rtt)
+    rows.push([
+      "NOC request → response, loopback mosquitto",
+      "p99 < 20 ms",
+      ms(o.noc_request_rtt.request_to_response),
+    ]);
   if (o.subscriber_full_sync) {
     const r = o.subscriber_full_sync;
     rows.push([
@@ -1589,6 +1947,13 @@ try {
     mkdirSync(partDir);
     const r = await benchSubscribers(partDir);
     for (const name of subParts) if (!values.only || values.only === name) out[name] = r[name];
+  }
+  const nocParts = { noc_bytes_per_day: benchNocBytesPerDay, noc_request_rtt: benchNocRequestRtt };
+  for (const [name, fn] of Object.entries(nocParts)) {
+    if (values.only && values.only !== name) continue;
+    const partDir = join(dir, name);
+    mkdirSync(partDir);
+    out[name] = await fn(partDir);
   }
   if (values.only === "sms_kill_loop") out.sms_kill_loop = await benchKillLoop();
 } finally {

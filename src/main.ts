@@ -16,6 +16,8 @@ const USAGE = `usage: bts-site <command> [options]
   demo [--for SECONDS]         a whole site on this machine: simulated modems, no hardware
   check-config FILE            validate a config; prints path.to.key: problem
   modem-sim --link PATH [...]  the GSM modem simulator on a pseudo-terminal
+  remote --broker URL --site ID COMMAND [JSON]
+                               the NOC side: one MQTT request to a site, its response printed
   version                      print the version
 `;
 
@@ -33,7 +35,7 @@ async function runCommand(args: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(loaded.config.log);
-  const site = new Site({ config: loaded.config, logger });
+  const site = new Site({ config: loaded.config, logger, loaded });
   try {
     await site.start();
   } catch (err) {
@@ -67,6 +69,18 @@ export async function main(argv: string[]): Promise<number> {
           return 2;
         }
         return await checkConfigCommand(rest[0]!, (line) => process.stdout.write(`${line}\n`));
+      }
+      case "system-facts": {
+        // Internal: the static system facts as one JSON line (src/system/factsProcess.ts).
+        const { values } = parseArgs({ args: rest, options: { root: { type: "string" } }, strict: true });
+        const { readStaticFacts } = await import("./system/staticFacts.js");
+        const facts = await readStaticFacts(undefined, values.root ? { root: values.root } : {});
+        process.stdout.write(`${JSON.stringify(facts)}\n`);
+        return 0;
+      }
+      case "remote": {
+        const { remoteCommand } = await import("./mqtt/remote.js");
+        return await remoteCommand(rest);
       }
       case "modem-sim": {
         const { modemSimCommand } = await import("./sim/cli.js");

@@ -6,8 +6,12 @@
  *        ▼
  *   the real site (config built here: sim GPIO, discovery over the simulators' links)
  *
+ *   an embedded MQTT broker (aedes, MQTT 3.1.1) on 127.0.0.1:1883 (a free port if that one is
+ *   taken), unless --broker URL names one: the site reports there as site `demo`, and
+ *   `bts-site remote --broker mqtt://127.0.0.1:1883 --site demo --protocol 4 health_check` drives it
+ *
  * Prints where each part is, one JSON line, then logs as `bts-site run` does. Ctrl-C (or --for N)
- * stops it and removes the temporary folder. Later parts (MQTT broker, SIP, web page) join here.
+ * stops it and removes the temporary folder.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +20,7 @@ import { parseArgs } from "node:util";
 import { validateConfig } from "../config/load.js";
 import { errorText } from "../core/errors.js";
 import { ModemSimulator } from "../sim/simulator.js";
+import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { createLogger } from "./logging.js";
 import { onSignals } from "./signals.js";
 import { Site } from "./site.js";
@@ -26,7 +31,11 @@ const DEMO_MODEMS = [
 ] as const;
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { for: { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { for: { type: "string" }, broker: { type: "string" } },
+    strict: true,
+  });
   const seconds = values.for === undefined ? undefined : Number(values.for);
   if (seconds !== undefined && !(seconds > 0)) {
     process.stderr.write("bts-site demo: --for takes a number of seconds\n");
@@ -45,6 +54,16 @@ export async function demoCommand(args: string[]): Promise<number> {
         powerGpio: { dir: gpioDir, line: m.power_gpio },
       }),
   );
+  let broker: EmbeddedBroker | undefined;
+  let brokerUrl = values.broker;
+  if (brokerUrl === undefined) {
+    try {
+      broker = await startEmbeddedBroker();
+      brokerUrl = broker.url;
+    } catch (err) {
+      process.stderr.write(`bts-site demo: no embedded MQTT broker: ${errorText(err)}\n`);
+    }
+  }
   const checked = validateConfig({
     site: { id: "demo", name: "Demo site" },
     storage: { dir: join(dir, "data") },
@@ -52,13 +71,28 @@ export async function demoCommand(args: string[]): Promise<number> {
     discovery: { globs: [join(linkDir, "*")], interval_ms: 1000 },
     modems: DEMO_MODEMS.map((m) => ({ id: m.id, port: "auto", imei: m.imei, power_gpio: m.power_gpio })),
     sip: { listen: "127.0.0.1:5060", domain: "demo.bts.local" },
+    // aedes speaks MQTT 3.1.1 only; a broker given with --broker is spoken to in MQTT 5.
+    ...(brokerUrl ? { mqtt: { url: brokerUrl, protocol_version: broker ? 4 : 5, reconnect_min_s: 1 } } : {}),
   });
   if (!checked.ok) throw new Error(`demo config invalid: ${checked.problems.join("; ")}`);
   const logger = createLogger(checked.config.log);
-  const site = new Site({ config: checked.config, logger });
+  // The NOC's config/set writes next to the demo's databases, as on a real site.
+  const site = new Site({
+    config: checked.config,
+    logger,
+    loaded: {
+      config: checked.config,
+      sources: {},
+      layers: [
+        { source: "file", data: structuredClone(checked.config) as unknown as Record<string, unknown> },
+      ],
+      runtimeFile: join(checked.config.storage.dir, "config.runtime.json"),
+    },
+  });
   const cleanup = async () => {
     await site.stop().catch(() => {});
     for (const s of sims) await s.stop().catch(() => {});
+    await broker?.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -75,6 +109,14 @@ export async function demoCommand(args: string[]): Promise<number> {
       folder: dir,
       gpio_dir: gpioDir,
       sip: site.sip ? "udp+tcp 127.0.0.1:5060 (MESSAGE to a number leaves as SMS)" : null,
+      mqtt: brokerUrl
+        ? {
+            broker: brokerUrl,
+            embedded: broker !== undefined,
+            base: "bts/demo",
+            try: `bts-site remote --broker ${brokerUrl} --site demo${broker ? " --protocol 4" : ""} health_check`,
+          }
+        : null,
       modems: DEMO_MODEMS.map((m, i) => ({
         id: m.id,
         simulated: m.profile,

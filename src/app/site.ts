@@ -2,23 +2,32 @@
  * The composition root: builds the site from its config and runs it.
  *
  *   start: databases ─► GPIO ─► quirk profiles ─► SMS path (queue loaded, listening) ─► SIP stack and
- *          gateway (sip.listen) ─► modem fleet (power lines on, discovery, slots)
- *   stop:  SIP (no new MESSAGE) ─► SMS path (no new work, the AT+CMGS in flight waited for) ─► fleet
+ *          gateway (sip.listen) ─► modem fleet (power lines on, discovery, slots) ─► NOC link (MQTT,
+ *          when mqtt.url is set) and its reporter
+ *   stop:  NOC link (availability offline) ─► SIP (no new MESSAGE) ─► SMS path (no new work, the
+ *          AT+CMGS in flight waited for) ─► fleet ─► reporter (events until here reach noc.db)
  *          ─► databases
  *
  * A part that cannot start (GPIO missing on a dev machine, a bad quirk file) is logged and the site
  * goes on without it, degraded; only an unusable database stops the start (nothing accepted could be
  * kept).
  */
+import { readFileSync } from "node:fs";
+import type { LoadedConfig } from "../config/load.js";
+import { ConfigControl } from "../config/runtime.js";
 import type { SiteConfig } from "../config/types.js";
 import { errorText } from "../core/errors.js";
 import { EventBus } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
-import { dataPath } from "../core/paths.js";
+import { dataPath, packageRoot } from "../core/paths.js";
 import type { GpioDriver } from "../gpio/gpio.js";
 import { createGpioDriver } from "../gpio/index.js";
 import { ModemFleet } from "../modem/fleet.js";
 import { ProfileSet } from "../modem/profile.js";
+import { runCommand } from "../mqtt/commands.js";
+import { NocLink } from "../mqtt/link.js";
+import { Reporter } from "../mqtt/reporter.js";
+import { NocStore, openNocDatabase } from "../mqtt/store.js";
 import { SipGateway } from "../sip/gateway.js";
 import { openSipDatabase, SipOutbox } from "../sip/outbox.js";
 import { type SipStack, startSipStack } from "../sip/stack.js";
@@ -27,8 +36,11 @@ import { openSmsDatabase, SmsStore } from "../sms/store.js";
 import type { Database } from "../storage/db.js";
 import { ModemRegistry, openSiteDatabase } from "../storage/siteDb.js";
 import { openSubscriberDatabase, SubscriberStore } from "../subscribers/store.js";
+import { readStaticFactsInChild } from "../system/factsProcess.js";
+import { SystemSampler } from "../system/sampler.js";
 import { serialportOpener } from "../transport/serial/serialportBinding.js";
 import type { SerialOpener } from "../transport/serial/serialTransport.js";
+import { SiteControl } from "./control.js";
 
 export interface SiteOptions {
   config: SiteConfig;
@@ -40,6 +52,19 @@ export interface SiteOptions {
   /** Extra quirk folders, read after the shipped one. */
   quirkDirs?: string[];
   sysRoot?: string;
+  /** The layers the config came from (for `config/set`); default: `config` as the only layer, no runtime file. */
+  loaded?: LoadedConfig;
+  /** Root of `/proc` and `/sys` for the system figures (tests). Default "/". */
+  procRoot?: string;
+}
+
+/** The package's version (package.json), read at start. */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(`${packageRoot()}/package.json`, "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
 }
 
 export class Site {
@@ -54,6 +79,10 @@ export class Site {
   private gpio: GpioDriver | undefined;
   fleet: ModemFleet | undefined;
   sms: SmsService | undefined;
+  control: SiteControl | undefined;
+  noc: NocLink | undefined;
+  private nocDb: Database | undefined;
+  private reporter: Reporter | undefined;
 
   constructor(private readonly o: SiteOptions) {}
 
@@ -65,6 +94,7 @@ export class Site {
     this.smsDb = openSmsDatabase(config.storage.dir);
     this.subDb = openSubscriberDatabase(config.storage.dir);
     this.sipDb = openSipDatabase(config.storage.dir);
+    this.nocDb = openNocDatabase(config.storage.dir);
 
     this.gpio = this.o.gpio;
     if (!this.gpio) {
@@ -107,7 +137,87 @@ export class Site {
     this.sms.start();
     await this.startSip(new SmsStore(this.smsDb));
     await this.fleet.start();
+    await this.startNoc();
     log.info(`site ${config.site.id} started`, { modems: config.modems.length });
+  }
+
+  /** The commands' context and health, always; the MQTT link and reporter when `mqtt.url` is set. */
+  private async startNoc(): Promise<void> {
+    const { config, logger } = this.o;
+    const loaded: LoadedConfig = this.o.loaded ?? {
+      config,
+      sources: {},
+      layers: [{ source: "file", data: structuredClone(config) as unknown as Record<string, unknown> }],
+      runtimeFile: undefined,
+    };
+    const nocStore = new NocStore(this.nocDb!);
+    let link: NocLink | undefined;
+    const configControl = new ConfigControl({
+      loaded,
+      live: config,
+      onApplied: (changed, c) => {
+        if (changed.some((k) => k.startsWith("log."))) {
+          const levels = logger.levelControl;
+          levels.set(c.log.level);
+          for (const [ns, level] of Object.entries(c.log.levels)) levels.set(level, ns);
+        }
+        this.sip?.reconfigure(changed);
+        logger.child("site").info("config changed at runtime", { keys: changed });
+      },
+    });
+    this.control = new SiteControl({
+      config,
+      configControl,
+      version: packageVersion(),
+      bus: this.bus,
+      logger: logger.child("noc"),
+      fleet: this.fleet!,
+      sms: this.sms!,
+      ...(this.sip ? { sip: this.sip } : {}),
+      ...(this.subscribers ? { subscribers: this.subscribers } : {}),
+      probeDb: this.nocDb!,
+      sampler: new SystemSampler({
+        diskPath: config.storage.dir,
+        ...(this.o.procRoot ? { root: this.o.procRoot } : {}),
+      }),
+      link: () => link?.status(),
+      resyncNeeded: (version) => link?.publishEvent("subscriber_resync", { version }),
+    });
+    this.control.start();
+    // In the background: the site does not wait for these strings to start.
+    void readStaticFactsInChild(this.o.procRoot ? { root: this.o.procRoot } : {}).then((facts) => {
+      if (!facts || !this.control) return;
+      this.control.staticFacts = facts;
+      link?.setRetained("info", this.control.info());
+    });
+    const url = config.mqtt.url;
+    if (url === undefined) return;
+    const control = this.control;
+    const ctx = control.commandContext();
+    link = new NocLink({
+      mqtt: { ...config.mqtt, url },
+      siteId: config.site.id,
+      store: nocStore,
+      logger: logger.child("mqtt"),
+      onCommand: (command, args, meta) => runCommand(ctx, command, args, meta),
+      onConnected: () => {
+        link?.setRetained("info", control.info());
+        this.reporter?.publishAll();
+      },
+    });
+    this.noc = link;
+    this.reporter = new Reporter({
+      sink: link,
+      bus: this.bus,
+      mqtt: config.mqtt,
+      state: () => control.state(),
+      modems: () => this.fleet?.snapshots() ?? [],
+      telemetry: () => control.telemetry(),
+      logger: logger.child("mqtt"),
+    });
+    link.setRetained("info", control.info());
+    this.reporter.start();
+    await link.start();
   }
 
   /** The SIP side; a port that cannot be had is logged and the site runs without SIP. */
@@ -151,12 +261,18 @@ export class Site {
 
   /** Stops within the contract's 10 s: an AT+CMGS in flight gets until `deadline` (ms since the epoch). */
   async stop(deadline: number = Date.now() + 7000): Promise<void> {
+    // The NOC hears `offline` first; events of the rest of the stop still reach noc.db.
+    await this.noc?.stop();
     // No new MESSAGE first, then the SMS path, then the modems.
     await this.sip?.stop();
     await this.sipStack?.stop();
     await this.sms?.stop(deadline);
     await this.fleet?.stop();
+    this.reporter?.stop();
+    this.control?.stop();
+    await this.noc?.flushed();
     // GPIO lines are not released: modem power lines stay on across a restart of the controller.
+    this.nocDb?.close();
     this.smsDb?.close();
     this.subDb?.close();
     this.sipDb?.close();

@@ -73,14 +73,50 @@ export const MQTT_SCHEMA: JsonSchema = section("MQTT", "The link to the NOC (con
       requires_restart: true,
     },
   ),
-  telemetry_interval_s: key("Telemetry interval", "Time between two `telemetry` messages.", {
-    type: "integer",
-    minimum: 10,
-    maximum: 86400,
-    default: 300,
-    unit: "s",
-    requires_restart: false,
-  }),
+  telemetry_interval_s: key(
+    "Telemetry interval",
+    "How often the system figures and counters are sampled for `telemetry`; a sample is sent only when a figure moved past its deadband (docs/noc.md), or when `telemetry_max_interval_s` passed since the last one sent.",
+    {
+      type: "integer",
+      minimum: 10,
+      maximum: 86400,
+      default: 300,
+      unit: "s",
+      requires_restart: false,
+    },
+  ),
+  telemetry_max_interval_s: key(
+    "Telemetry maximum interval",
+    "Longest time between two `telemetry` messages, changed or not.",
+    { type: "integer", minimum: 60, maximum: 604800, default: 3600, unit: "s", requires_restart: false },
+  ),
+  state_min_interval_s: key(
+    "State rate limit",
+    "Shortest time between two publications of `state`, and of one `modem/<id>`; changes in between are sent together when it has passed.",
+    { type: "integer", minimum: 1, maximum: 3600, default: 10, unit: "s", requires_restart: false },
+  ),
+  reconnect_min_s: key(
+    "Reconnect delay",
+    "First wait before connecting again after the broker was lost; doubles at each failure up to `reconnect_max_s`, and each wait is a random 50–100 % of that, so many sites do not all come back in the same second.",
+    { type: "integer", minimum: 1, maximum: 3600, default: 5, unit: "s", requires_restart: true },
+  ),
+  reconnect_max_s: key(
+    "Longest reconnect delay",
+    "Cap of the doubling wait between two connection attempts.",
+    {
+      type: "integer",
+      minimum: 1,
+      maximum: 86400,
+      default: 300,
+      unit: "s",
+      requires_restart: true,
+    },
+  ),
+  outbox_limit: key(
+    "Event outbox limit",
+    "Most events kept on disk while the broker is unreachable; past it the oldest are dropped, counted and reported as `event/outbox_overflow` when the link is back.",
+    { type: "integer", minimum: 100, maximum: 1000000, default: 10000, requires_restart: false },
+  ),
 });
 
 export const WEB_SCHEMA: JsonSchema = section(

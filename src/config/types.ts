@@ -184,6 +184,16 @@ export interface MqttConfig {
   keepalive_s: number;
   /** s, 10..86400. Default 300. */
   telemetry_interval_s: number;
+  /** s, 60..604800. Default 3600. */
+  telemetry_max_interval_s: number;
+  /** s, 1..3600. Default 10. */
+  state_min_interval_s: number;
+  /** s, 1..3600. Default 5. */
+  reconnect_min_s: number;
+  /** s, 1..86400. Default 300. */
+  reconnect_max_s: number;
+  /** Events, 100..1000000. Default 10000. */
+  outbox_limit: number;
 }
 
 export interface WebConfig {

@@ -2666,9 +2666,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err209 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.mqtt.type,parentSchema:schema31.properties.mqtt,data:data78};
+if(data78.telemetry_max_interval_s !== undefined){
+let data90 = data78.telemetry_max_interval_s;
+if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
+const err209 = {instancePath:instancePath+"/mqtt/telemetry_max_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_max_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.telemetry_max_interval_s.type,parentSchema:schema31.properties.mqtt.properties.telemetry_max_interval_s,data:data90};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2677,13 +2678,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-if(data.web !== undefined){
-let data90 = data.web;
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-for(const key16 in data90){
-if(!((key16 === "listen") || (key16 === "password_hash"))){
-const err210 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.web,data:data90};
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 > 604800 || isNaN(data90)){
+const err210 = {instancePath:instancePath+"/mqtt/telemetry_max_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_max_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 604800},message:"must be <= 604800",schema:604800,parentSchema:schema31.properties.mqtt.properties.telemetry_max_interval_s,data:data90};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2692,12 +2689,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-}
-if(data90.listen !== undefined){
-let data91 = data90.listen;
-if(typeof data91 === "string"){
-if(!(formats0.validate(data91))){
-const err211 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.web.properties.listen,data:data91};
+if(data90 < 60 || isNaN(data90)){
+const err211 = {instancePath:instancePath+"/mqtt/telemetry_max_interval_s",schemaPath:"#/properties/mqtt/properties/telemetry_max_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema31.properties.mqtt.properties.telemetry_max_interval_s,data:data90};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2707,8 +2700,11 @@ vErrors.push(err211);
 errors++;
 }
 }
-else {
-const err212 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.listen.type,parentSchema:schema31.properties.web.properties.listen,data:data91};
+}
+if(data78.state_min_interval_s !== undefined){
+let data91 = data78.state_min_interval_s;
+if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
+const err212 = {instancePath:instancePath+"/mqtt/state_min_interval_s",schemaPath:"#/properties/mqtt/properties/state_min_interval_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.state_min_interval_s.type,parentSchema:schema31.properties.mqtt.properties.state_min_interval_s,data:data91};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2717,12 +2713,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-if(data90.password_hash !== undefined){
-let data92 = data90.password_hash;
-if(typeof data92 === "string"){
-if(!pattern36.test(data92)){
-const err213 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+\\$\\S+$"},message:"must match pattern \""+"^[a-z0-9-]+\\$\\S+$"+"\"",schema:"^[a-z0-9-]+\\$\\S+$",parentSchema:schema31.properties.web.properties.password_hash,data:data92};
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 > 3600 || isNaN(data91)){
+const err213 = {instancePath:instancePath+"/mqtt/state_min_interval_s",schemaPath:"#/properties/mqtt/properties/state_min_interval_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema31.properties.mqtt.properties.state_min_interval_s,data:data91};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2731,9 +2724,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-else {
-const err214 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.password_hash.type,parentSchema:schema31.properties.web.properties.password_hash,data:data92};
+if(data91 < 1 || isNaN(data91)){
+const err214 = {instancePath:instancePath+"/mqtt/state_min_interval_s",schemaPath:"#/properties/mqtt/properties/state_min_interval_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.mqtt.properties.state_min_interval_s,data:data91};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2744,8 +2736,10 @@ errors++;
 }
 }
 }
-else {
-const err215 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.web.type,parentSchema:schema31.properties.web,data:data90};
+if(data78.reconnect_min_s !== undefined){
+let data92 = data78.reconnect_min_s;
+if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
+const err215 = {instancePath:instancePath+"/mqtt/reconnect_min_s",schemaPath:"#/properties/mqtt/properties/reconnect_min_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.reconnect_min_s.type,parentSchema:schema31.properties.mqtt.properties.reconnect_min_s,data:data92};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2754,13 +2748,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-if(data.supervisor !== undefined){
-let data93 = data.supervisor;
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-for(const key17 in data93){
-if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
-const err216 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data93};
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 > 3600 || isNaN(data92)){
+const err216 = {instancePath:instancePath+"/mqtt/reconnect_min_s",schemaPath:"#/properties/mqtt/properties/reconnect_min_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema31.properties.mqtt.properties.reconnect_min_s,data:data92};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2769,11 +2759,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-}
-if(data93.probe_interval_ms !== undefined){
-let data94 = data93.probe_interval_ms;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err217 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.probe_interval_ms.type,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data94};
+if(data92 < 1 || isNaN(data92)){
+const err217 = {instancePath:instancePath+"/mqtt/reconnect_min_s",schemaPath:"#/properties/mqtt/properties/reconnect_min_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.mqtt.properties.reconnect_min_s,data:data92};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2782,9 +2769,12 @@ vErrors.push(err217);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 3600000 || isNaN(data94)){
-const err218 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data94};
+}
+}
+if(data78.reconnect_max_s !== undefined){
+let data93 = data78.reconnect_max_s;
+if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
+const err218 = {instancePath:instancePath+"/mqtt/reconnect_max_s",schemaPath:"#/properties/mqtt/properties/reconnect_max_s/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.reconnect_max_s.type,parentSchema:schema31.properties.mqtt.properties.reconnect_max_s,data:data93};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2793,8 +2783,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(data94 < 1000 || isNaN(data94)){
-const err219 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data94};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 86400 || isNaN(data93)){
+const err219 = {instancePath:instancePath+"/mqtt/reconnect_max_s",schemaPath:"#/properties/mqtt/properties/reconnect_max_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema31.properties.mqtt.properties.reconnect_max_s,data:data93};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2803,12 +2794,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-}
-if(data93.command_timeout_ms !== undefined){
-let data95 = data93.command_timeout_ms;
-if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
-const err220 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.command_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data95};
+if(data93 < 1 || isNaN(data93)){
+const err220 = {instancePath:instancePath+"/mqtt/reconnect_max_s",schemaPath:"#/properties/mqtt/properties/reconnect_max_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.mqtt.properties.reconnect_max_s,data:data93};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2817,9 +2804,12 @@ vErrors.push(err220);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 600000 || isNaN(data95)){
-const err221 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data95};
+}
+}
+if(data78.outbox_limit !== undefined){
+let data94 = data78.outbox_limit;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err221 = {instancePath:instancePath+"/mqtt/outbox_limit",schemaPath:"#/properties/mqtt/properties/outbox_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.mqtt.properties.outbox_limit.type,parentSchema:schema31.properties.mqtt.properties.outbox_limit,data:data94};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2828,8 +2818,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(data95 < 100 || isNaN(data95)){
-const err222 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data95};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 1000000 || isNaN(data94)){
+const err222 = {instancePath:instancePath+"/mqtt/outbox_limit",schemaPath:"#/properties/mqtt/properties/outbox_limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000",schema:1000000,parentSchema:schema31.properties.mqtt.properties.outbox_limit,data:data94};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2838,12 +2829,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-if(data93.failures_before_recovery !== undefined){
-let data96 = data93.failures_before_recovery;
-if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
-const err223 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.failures_before_recovery.type,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data96};
+if(data94 < 100 || isNaN(data94)){
+const err223 = {instancePath:instancePath+"/mqtt/outbox_limit",schemaPath:"#/properties/mqtt/properties/outbox_limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.mqtt.properties.outbox_limit,data:data94};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2852,9 +2839,11 @@ vErrors.push(err223);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 > 100 || isNaN(data96)){
-const err224 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data96};
+}
+}
+}
+else {
+const err224 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.mqtt.type,parentSchema:schema31.properties.mqtt,data:data78};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2863,8 +2852,13 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(data96 < 1 || isNaN(data96)){
-const err225 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data96};
+}
+if(data.web !== undefined){
+let data95 = data.web;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+for(const key16 in data95){
+if(!((key16 === "listen") || (key16 === "password_hash"))){
+const err225 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.web,data:data95};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2874,11 +2868,11 @@ vErrors.push(err225);
 errors++;
 }
 }
-}
-if(data93.searching_recovery_ms !== undefined){
-let data97 = data93.searching_recovery_ms;
-if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
-const err226 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data97};
+if(data95.listen !== undefined){
+let data96 = data95.listen;
+if(typeof data96 === "string"){
+if(!(formats0.validate(data96))){
+const err226 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/format",keyword:"format",params:{format: "host-port"},message:"must match format \""+"host-port"+"\"",schema:"host-port",parentSchema:schema31.properties.web.properties.listen,data:data96};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2887,9 +2881,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 86400000 || isNaN(data97)){
-const err227 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data97};
+}
+else {
+const err227 = {instancePath:instancePath+"/web/listen",schemaPath:"#/properties/web/properties/listen/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.listen.type,parentSchema:schema31.properties.web.properties.listen,data:data96};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2898,8 +2892,12 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(data97 < 0 || isNaN(data97)){
-const err228 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data97};
+}
+if(data95.password_hash !== undefined){
+let data97 = data95.password_hash;
+if(typeof data97 === "string"){
+if(!pattern36.test(data97)){
+const err228 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]+\\$\\S+$"},message:"must match pattern \""+"^[a-z0-9-]+\\$\\S+$"+"\"",schema:"^[a-z0-9-]+\\$\\S+$",parentSchema:schema31.properties.web.properties.password_hash,data:data97};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2909,11 +2907,8 @@ vErrors.push(err228);
 errors++;
 }
 }
-}
-if(data93.step_timeout_ms !== undefined){
-let data98 = data93.step_timeout_ms;
-if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
-const err229 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data98};
+else {
+const err229 = {instancePath:instancePath+"/web/password_hash",schemaPath:"#/properties/web/properties/password_hash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.web.properties.password_hash.type,parentSchema:schema31.properties.web.properties.password_hash,data:data97};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2922,9 +2917,10 @@ vErrors.push(err229);
 }
 errors++;
 }
-if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 > 3600000 || isNaN(data98)){
-const err230 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data98};
+}
+}
+else {
+const err230 = {instancePath:instancePath+"/web",schemaPath:"#/properties/web/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.web.type,parentSchema:schema31.properties.web,data:data95};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2933,8 +2929,13 @@ vErrors.push(err230);
 }
 errors++;
 }
-if(data98 < 1000 || isNaN(data98)){
-const err231 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data98};
+}
+if(data.supervisor !== undefined){
+let data98 = data.supervisor;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key17 in data98){
+if(!(((((((key17 === "probe_interval_ms") || (key17 === "command_timeout_ms")) || (key17 === "failures_before_recovery")) || (key17 === "searching_recovery_ms")) || (key17 === "step_timeout_ms")) || (key17 === "faulted_backoff_ms")) || (key17 === "faulted_backoff_max_ms"))){
+const err231 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.supervisor,data:data98};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2944,11 +2945,10 @@ vErrors.push(err231);
 errors++;
 }
 }
-}
-if(data93.faulted_backoff_ms !== undefined){
-let data99 = data93.faulted_backoff_ms;
+if(data98.probe_interval_ms !== undefined){
+let data99 = data98.probe_interval_ms;
 if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err232 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data99};
+const err232 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.probe_interval_ms.type,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data99};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2958,8 +2958,8 @@ vErrors.push(err232);
 errors++;
 }
 if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 86400000 || isNaN(data99)){
-const err233 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data99};
+if(data99 > 3600000 || isNaN(data99)){
+const err233 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data99};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2969,7 +2969,7 @@ vErrors.push(err233);
 errors++;
 }
 if(data99 < 1000 || isNaN(data99)){
-const err234 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data99};
+const err234 = {instancePath:instancePath+"/supervisor/probe_interval_ms",schemaPath:"#/properties/supervisor/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.probe_interval_ms,data:data99};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2980,10 +2980,10 @@ errors++;
 }
 }
 }
-if(data93.faulted_backoff_max_ms !== undefined){
-let data100 = data93.faulted_backoff_max_ms;
+if(data98.command_timeout_ms !== undefined){
+let data100 = data98.command_timeout_ms;
 if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err235 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data100};
+const err235 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.command_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data100};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2993,8 +2993,8 @@ vErrors.push(err235);
 errors++;
 }
 if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 86400000 || isNaN(data100)){
-const err236 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data100};
+if(data100 > 600000 || isNaN(data100)){
+const err236 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data100};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3003,8 +3003,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(data100 < 1000 || isNaN(data100)){
-const err237 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data100};
+if(data100 < 100 || isNaN(data100)){
+const err237 = {instancePath:instancePath+"/supervisor/command_timeout_ms",schemaPath:"#/properties/supervisor/properties/command_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.command_timeout_ms,data:data100};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3015,9 +3015,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err238 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data93};
+if(data98.failures_before_recovery !== undefined){
+let data101 = data98.failures_before_recovery;
+if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
+const err238 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.failures_before_recovery.type,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data101};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3026,13 +3027,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-if(data.discovery !== undefined){
-let data101 = data.discovery;
-if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
-for(const key18 in data101){
-if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
-const err239 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data101};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 100 || isNaN(data101)){
+const err239 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data101};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3041,16 +3038,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-if(data101.globs !== undefined){
-let data102 = data101.globs;
-if(Array.isArray(data102)){
-const len6 = data102.length;
-for(let i10=0; i10<len6; i10++){
-let data103 = data102[i10];
-if(typeof data103 === "string"){
-if(!pattern5.test(data103)){
-const err240 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data103};
+if(data101 < 1 || isNaN(data101)){
+const err240 = {instancePath:instancePath+"/supervisor/failures_before_recovery",schemaPath:"#/properties/supervisor/properties/failures_before_recovery/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.supervisor.properties.failures_before_recovery,data:data101};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3060,8 +3049,11 @@ vErrors.push(err240);
 errors++;
 }
 }
-else {
-const err241 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data103};
+}
+if(data98.searching_recovery_ms !== undefined){
+let data102 = data98.searching_recovery_ms;
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+const err241 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.searching_recovery_ms.type,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data102};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3070,19 +3062,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-let i11 = data102.length;
-let j4;
-if(i11 > 1){
-const indices4 = {};
-for(;i11--;){
-let item4 = data102[i11];
-if(typeof item4 !== "string"){
-continue;
-}
-if(typeof indices4[item4] == "number"){
-j4 = indices4[item4];
-const err242 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data102};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 86400000 || isNaN(data102)){
+const err242 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data102};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3090,14 +3072,9 @@ else {
 vErrors.push(err242);
 }
 errors++;
-break;
 }
-indices4[item4] = i11;
-}
-}
-}
-else {
-const err243 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data102};
+if(data102 < 0 || isNaN(data102)){
+const err243 = {instancePath:instancePath+"/supervisor/searching_recovery_ms",schemaPath:"#/properties/supervisor/properties/searching_recovery_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.supervisor.properties.searching_recovery_ms,data:data102};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3107,10 +3084,11 @@ vErrors.push(err243);
 errors++;
 }
 }
-if(data101.interval_ms !== undefined){
-let data104 = data101.interval_ms;
-if(!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))){
-const err244 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data104};
+}
+if(data98.step_timeout_ms !== undefined){
+let data103 = data98.step_timeout_ms;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err244 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.step_timeout_ms.type,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data103};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3119,9 +3097,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-if((typeof data104 == "number") && (isFinite(data104))){
-if(data104 > 3600000 || isNaN(data104)){
-const err245 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data104};
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 3600000 || isNaN(data103)){
+const err245 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data103};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3130,8 +3108,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data104 < 500 || isNaN(data104)){
-const err246 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data104};
+if(data103 < 1000 || isNaN(data103)){
+const err246 = {instancePath:instancePath+"/supervisor/step_timeout_ms",schemaPath:"#/properties/supervisor/properties/step_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.step_timeout_ms,data:data103};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3142,10 +3120,10 @@ errors++;
 }
 }
 }
-if(data101.probe_timeout_ms !== undefined){
-let data105 = data101.probe_timeout_ms;
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err247 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data105};
+if(data98.faulted_backoff_ms !== undefined){
+let data104 = data98.faulted_backoff_ms;
+if(!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))){
+const err247 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data104};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3154,9 +3132,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-if((typeof data105 == "number") && (isFinite(data105))){
-if(data105 > 60000 || isNaN(data105)){
-const err248 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data105};
+if((typeof data104 == "number") && (isFinite(data104))){
+if(data104 > 86400000 || isNaN(data104)){
+const err248 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data104};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3165,8 +3143,8 @@ vErrors.push(err248);
 }
 errors++;
 }
-if(data105 < 100 || isNaN(data105)){
-const err249 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data105};
+if(data104 < 1000 || isNaN(data104)){
+const err249 = {instancePath:instancePath+"/supervisor/faulted_backoff_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_ms,data:data104};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3177,10 +3155,10 @@ errors++;
 }
 }
 }
-if(data101.baud !== undefined){
-let data106 = data101.baud;
-if(!(((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106))) && (isFinite(data106)))){
-const err250 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data106};
+if(data98.faulted_backoff_max_ms !== undefined){
+let data105 = data98.faulted_backoff_max_ms;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+const err250 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.supervisor.properties.faulted_backoff_max_ms.type,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data105};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3189,8 +3167,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(!((((((((data106 === 9600) || (data106 === 19200)) || (data106 === 38400)) || (data106 === 57600)) || (data106 === 115200)) || (data106 === 230400)) || (data106 === 460800)) || (data106 === 921600))){
-const err251 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data106};
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 86400000 || isNaN(data105)){
+const err251 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000",schema:86400000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data105};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3199,10 +3178,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-}
-}
-else {
-const err252 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data101};
+if(data105 < 1000 || isNaN(data105)){
+const err252 = {instancePath:instancePath+"/supervisor/faulted_backoff_max_ms",schemaPath:"#/properties/supervisor/properties/faulted_backoff_max_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema31.properties.supervisor.properties.faulted_backoff_max_ms,data:data105};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3212,12 +3189,10 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data.log !== undefined){
-let data107 = data.log;
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-for(const key19 in data107){
-if(!((key19 === "level") || (key19 === "levels"))){
-const err253 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data107};
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/supervisor",schemaPath:"#/properties/supervisor/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.supervisor.type,parentSchema:schema31.properties.supervisor,data:data98};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3227,10 +3202,12 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data107.level !== undefined){
-let data108 = data107.level;
-if(typeof data108 !== "string"){
-const err254 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data108};
+if(data.discovery !== undefined){
+let data106 = data.discovery;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+for(const key18 in data106){
+if(!((((key18 === "globs") || (key18 === "interval_ms")) || (key18 === "probe_timeout_ms")) || (key18 === "baud"))){
+const err254 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.discovery,data:data106};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3239,8 +3216,16 @@ vErrors.push(err254);
 }
 errors++;
 }
-if(!(((((data108 === "trace") || (data108 === "debug")) || (data108 === "info")) || (data108 === "warn")) || (data108 === "error"))){
-const err255 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data108};
+}
+if(data106.globs !== undefined){
+let data107 = data106.globs;
+if(Array.isArray(data107)){
+const len6 = data107.length;
+for(let i10=0; i10<len6; i10++){
+let data108 = data107[i10];
+if(typeof data108 === "string"){
+if(!pattern5.test(data108)){
+const err255 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/pattern",keyword:"pattern",params:{pattern: "^/\\S*$"},message:"must match pattern \""+"^/\\S*$"+"\"",schema:"^/\\S*$",parentSchema:schema31.properties.discovery.properties.globs.items,data:data108};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3250,14 +3235,8 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data107.levels !== undefined){
-let data109 = data107.levels;
-if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
-for(const key20 in data109){
-const _errs376 = errors;
-if(typeof key20 === "string"){
-if(!pattern38.test(key20)){
-const err256 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
+else {
+const err256 = {instancePath:instancePath+"/discovery/globs/" + i10,schemaPath:"#/properties/discovery/properties/globs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.discovery.properties.globs.items.type,parentSchema:schema31.properties.discovery.properties.globs.items,data:data108};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3267,9 +3246,18 @@ vErrors.push(err256);
 errors++;
 }
 }
-var valid39 = _errs376 === errors;
-if(!valid39){
-const err257 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data109};
+let i11 = data107.length;
+let j4;
+if(i11 > 1){
+const indices4 = {};
+for(;i11--;){
+let item4 = data107[i11];
+if(typeof item4 !== "string"){
+continue;
+}
+if(typeof indices4[item4] == "number"){
+j4 = indices4[item4];
+const err257 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)",schema:true,parentSchema:schema31.properties.discovery.properties.globs,data:data107};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3277,12 +3265,14 @@ else {
 vErrors.push(err257);
 }
 errors++;
+break;
+}
+indices4[item4] = i11;
 }
 }
-for(const key21 in data109){
-let data110 = data109[key21];
-if(typeof data110 !== "string"){
-const err258 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data110};
+}
+else {
+const err258 = {instancePath:instancePath+"/discovery/globs",schemaPath:"#/properties/discovery/properties/globs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.discovery.properties.globs.type,parentSchema:schema31.properties.discovery.properties.globs,data:data107};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3291,8 +3281,11 @@ vErrors.push(err258);
 }
 errors++;
 }
-if(!(((((data110 === "trace") || (data110 === "debug")) || (data110 === "info")) || (data110 === "warn")) || (data110 === "error"))){
-const err259 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data110};
+}
+if(data106.interval_ms !== undefined){
+let data109 = data106.interval_ms;
+if(!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))){
+const err259 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.interval_ms.type,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data109};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3301,10 +3294,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-}
-else {
-const err260 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data109};
+if((typeof data109 == "number") && (isFinite(data109))){
+if(data109 > 3600000 || isNaN(data109)){
+const err260 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000",schema:3600000,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data109};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3313,10 +3305,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-}
-}
-else {
-const err261 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data107};
+if(data109 < 500 || isNaN(data109)){
+const err261 = {instancePath:instancePath+"/discovery/interval_ms",schemaPath:"#/properties/discovery/properties/interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500",schema:500,parentSchema:schema31.properties.discovery.properties.interval_ms,data:data109};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3327,13 +3317,198 @@ errors++;
 }
 }
 }
-else {
-const err262 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(data106.probe_timeout_ms !== undefined){
+let data110 = data106.probe_timeout_ms;
+if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
+const err262 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.probe_timeout_ms.type,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data110};
 if(vErrors === null){
 vErrors = [err262];
 }
 else {
 vErrors.push(err262);
+}
+errors++;
+}
+if((typeof data110 == "number") && (isFinite(data110))){
+if(data110 > 60000 || isNaN(data110)){
+const err263 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data110};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+if(data110 < 100 || isNaN(data110)){
+const err264 = {instancePath:instancePath+"/discovery/probe_timeout_ms",schemaPath:"#/properties/discovery/properties/probe_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema31.properties.discovery.properties.probe_timeout_ms,data:data110};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+}
+}
+if(data106.baud !== undefined){
+let data111 = data106.baud;
+if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
+const err265 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.discovery.properties.baud.type,parentSchema:schema31.properties.discovery.properties.baud,data:data111};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+if(!((((((((data111 === 9600) || (data111 === 19200)) || (data111 === 38400)) || (data111 === 57600)) || (data111 === 115200)) || (data111 === 230400)) || (data111 === 460800)) || (data111 === 921600))){
+const err266 = {instancePath:instancePath+"/discovery/baud",schemaPath:"#/properties/discovery/properties/baud/enum",keyword:"enum",params:{allowedValues: schema31.properties.discovery.properties.baud.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.discovery.properties.baud.enum,parentSchema:schema31.properties.discovery.properties.baud,data:data111};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+}
+}
+else {
+const err267 = {instancePath:instancePath+"/discovery",schemaPath:"#/properties/discovery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.discovery.type,parentSchema:schema31.properties.discovery,data:data106};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+}
+if(data.log !== undefined){
+let data112 = data.log;
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+for(const key19 in data112){
+if(!((key19 === "level") || (key19 === "levels"))){
+const err268 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.log,data:data112};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+}
+if(data112.level !== undefined){
+let data113 = data112.level;
+if(typeof data113 !== "string"){
+const err269 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.level.type,parentSchema:schema31.properties.log.properties.level,data:data113};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+if(!(((((data113 === "trace") || (data113 === "debug")) || (data113 === "info")) || (data113 === "warn")) || (data113 === "error"))){
+const err270 = {instancePath:instancePath+"/log/level",schemaPath:"#/properties/log/properties/level/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.level.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.level.enum,parentSchema:schema31.properties.log.properties.level,data:data113};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+}
+if(data112.levels !== undefined){
+let data114 = data112.levels;
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+for(const key20 in data114){
+const _errs395 = errors;
+if(typeof key20 === "string"){
+if(!pattern38.test(key20)){
+const err271 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9:_./*-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9:_./*-]{1,64}$"+"\"",schema:"^[A-Za-z0-9:_./*-]{1,64}$",parentSchema:schema31.properties.log.properties.levels.propertyNames,data:key20,propertyName:key20};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+}
+var valid39 = _errs395 === errors;
+if(!valid39){
+const err272 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/propertyNames",keyword:"propertyNames",params:{propertyName: key20},message:"property name must be valid",schema:schema31.properties.log.properties.levels.propertyNames,parentSchema:schema31.properties.log.properties.levels,data:data114};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+for(const key21 in data114){
+let data115 = data114[key21];
+if(typeof data115 !== "string"){
+const err273 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.log.properties.levels.additionalProperties.type,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data115};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+if(!(((((data115 === "trace") || (data115 === "debug")) || (data115 === "info")) || (data115 === "warn")) || (data115 === "error"))){
+const err274 = {instancePath:instancePath+"/log/levels/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/log/properties/levels/additionalProperties/enum",keyword:"enum",params:{allowedValues: schema31.properties.log.properties.levels.additionalProperties.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.log.properties.levels.additionalProperties.enum,parentSchema:schema31.properties.log.properties.levels.additionalProperties,data:data115};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+}
+}
+else {
+const err275 = {instancePath:instancePath+"/log/levels",schemaPath:"#/properties/log/properties/levels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.properties.levels.type,parentSchema:schema31.properties.log.properties.levels,data:data114};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+}
+else {
+const err276 = {instancePath:instancePath+"/log",schemaPath:"#/properties/log/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.log.type,parentSchema:schema31.properties.log,data:data112};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+}
+}
+else {
+const err277 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
 }
 errors++;
 }

@@ -44,7 +44,14 @@ export type SiteErrorCode =
   | "sub.not_found"
   | "sync.gap"
   | "sync.hash"
-  | "sync.invalid";
+  | "sync.invalid"
+  | "sub.unavailable"
+  | "request.invalid"
+  | "command.unknown"
+  | "leds.unavailable"
+  | "mqtt.tls"
+  | "remote.timeout"
+  | "internal";
 
 export class SiteError extends Error {
   readonly code: SiteErrorCode;

@@ -80,6 +80,11 @@ export class Logger {
     private readonly sink: LogSink = stdoutSink,
   ) {}
 
+  /** The levels shared by this logger and its children (`log/level` changes them). */
+  get levelControl(): LogLevels {
+    return this.levels;
+  }
+
   child(ns: string): Logger {
     return new Logger(ns, this.levels, this.sink);
   }

@@ -143,9 +143,9 @@ export class ModemSlot {
     await this.loop;
   }
 
-  /** The fleet found this slot's modem on `port`. Ignored while the slot has one. */
+  /** The fleet found this slot's modem on `port`. Ignored while the slot has one or its power is cut. */
   offer(port: PortCandidate, identity: ModemIdentity): boolean {
-    if (this.port || this.stopped) return false;
+    if (this.port || this.stopped || this.poweredOff) return false;
     this.port = port;
     if (identity.imei) this.imei ??= identity.imei;
     this.offers.wake();
@@ -163,7 +163,7 @@ export class ModemSlot {
   }
 
   get wantsPort(): boolean {
-    return !this.port && !this.stopped;
+    return !this.port && !this.stopped && !this.poweredOff;
   }
 
   /** This slot's configuration (the SMS layer reads `networks`, limits and `inbound_to`). */
@@ -712,10 +712,12 @@ export class ModemSlot {
       }
       case "power_cycle": {
         const power = this.d.power!;
+        // No offers from here until the power is back: a discovery scan under way may still find the
+        // old port (the modem has not dropped off USB yet) and hand it back just before it vanishes.
+        this.poweredOff = true;
         await this.closeChannel();
         this.releaseForReenumeration();
         this.counters.power_cycles = (this.counters.power_cycles ?? 0) + 1;
-        this.poweredOff = true;
         try {
           await power.write(0);
           // Not cut short by URCs or offers, only by a stop (which turns the line back on anyway).

@@ -65,10 +65,10 @@ const OUTBOX_PARALLEL = 4;
 const REPLY_WINDOW_MS = 7 * 86_400_000;
 
 export class SipGateway {
-  private readonly trusted = new BlockList();
-  /** Verdicts of {@link isTrusted} by address (`sip.trusted` is fixed for the gateway's life). */
+  private trusted = new BlockList();
+  /** Verdicts of {@link isTrusted} by address (emptied when `sip.trusted` changes). */
   private readonly trustedCache = new Map<string, boolean>();
-  private readonly auth: DigestAuth | undefined;
+  private auth: DigestAuth | undefined;
   readonly domain: string;
   readonly upstreams: Upstreams | undefined;
   private readonly waker = new Waker();
@@ -81,21 +81,8 @@ export class SipGateway {
 
   constructor(private readonly d: GatewayDeps) {
     this.log = d.logger;
-    for (const range of d.sip.trusted) {
-      const [addr, bits] = range.split("/");
-      const type = isIP(addr!) === 6 ? "ipv6" : "ipv4";
-      if (bits === undefined) this.trusted.addAddress(addr!, type);
-      else this.trusted.addSubnet(addr!, Number(bits), type);
-    }
-    if (d.sip.auth)
-      this.auth = new DigestAuth({
-        realm: d.sip.auth.realm ?? d.siteId,
-        users: d.sip.auth.users,
-        nonceTtlMs: 5 * 60_000,
-        // MD5 first: many SIP clients read only the first challenge and know no other; those that read
-        // all may still pick SHA-256.
-        algorithms: ["MD5", "SHA-256"],
-      });
+    this.trusted = trustList(d.sip.trusted);
+    this.auth = digestFor(d.sip.auth, d.siteId);
     this.domain =
       d.sip.domain ?? (d.sip.upstream ? (parseUri(d.sip.upstream.uri)?.host ?? d.siteId) : d.siteId);
     if (d.sip.upstream)
@@ -117,6 +104,19 @@ export class SipGateway {
 
   private get now(): number {
     return (this.d.now ?? Date.now)();
+  }
+
+  /**
+   * Keys changed at runtime (`config/set`; the config objects this gateway holds already carry the
+   * new values): the trust list and the digest users are rebuilt; numbering, services and targets
+   * are read at each use anyway.
+   */
+  reconfigure(changed: readonly string[]): void {
+    if (changed.some((k) => k === "sip.trusted")) {
+      this.trusted = trustList(this.d.sip.trusted);
+      this.trustedCache.clear();
+    }
+    if (changed.some((k) => k.startsWith("sip.auth"))) this.auth = digestFor(this.d.sip.auth, this.d.siteId);
   }
 
   start(): void {
@@ -617,6 +617,29 @@ export class SipGateway {
   } {
     return { upstreams: this.upstreams?.states.slice() ?? [], outbox: this.d.outbox.stats() };
   }
+}
+
+function trustList(ranges: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const [addr, bits] = range.split("/");
+    const type = isIP(addr!) === 6 ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(addr!, type);
+    else list.addSubnet(addr!, Number(bits), type);
+  }
+  return list;
+}
+
+function digestFor(auth: GatewayDeps["sip"]["auth"], siteId: string): DigestAuth | undefined {
+  if (!auth) return undefined;
+  return new DigestAuth({
+    realm: auth.realm ?? siteId,
+    users: auth.users,
+    nonceTtlMs: 5 * 60_000,
+    // MD5 first: many SIP clients read only the first challenge and know no other; those that read
+    // all may still pick SHA-256.
+    algorithms: ["MD5", "SHA-256"],
+  });
 }
 
 function userOf(uri: unknown): string | undefined {
