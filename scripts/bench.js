@@ -88,12 +88,13 @@ const { values } = parseArgs({
     "sip-clients": { type: "string", default: "process,same_thread,worker_thread" },
     "noc-sms-per-day": { type: "string", default: "300" },
     "noc-requests": { type: "string", default: "500" },
+    "fleet-noc": { type: "string", default: "on" },
   },
 });
 const BIN = process.env.BTS_SITE_BIN ?? new URL("../bin/bts-site.js", import.meta.url).pathname;
 // The same V8 flags and malloc setting the systemd unit uses (docs/performance.md).
 const NODE_FLAGS = ["--lite-mode", "--max-semi-space-size=1"];
-const NODE_ENV = { MALLOC_ARENA_MAX: "2" };
+const NODE_ENV = { MALLOC_ARENA_MAX: process.env.BENCH_ARENAS ?? "2" };
 const children = [];
 process.on("exit", () => {
   for (const c of children) c.kill("SIGTERM");
@@ -226,12 +227,20 @@ async function benchFleet(dir) {
     ]);
     modems.push({ id: `m${i}`, port: "auto", imei, power_gpio: 10 + i });
   }
+  // A site reports to its NOC: the link runs too when mosquitto is there (scripts/setup installs it).
+  let broker;
+  try {
+    broker = values["fleet-noc"] === "off" ? undefined : await startPlainBroker(dir);
+  } catch {
+    broker = undefined;
+  }
   const config = {
     site: { id: "bench" },
     storage: { dir: join(dir, "data") },
     gpio: { driver: "sim", sim_dir: gpioDir },
     discovery: { globs: [join(linkDir, "*")] },
     modems,
+    ...(broker ? { mqtt: { url: broker.url } } : {}),
   };
   const cfg = join(dir, "config.yaml");
   writeFileSync(cfg, JSON.stringify(config));
@@ -274,8 +283,10 @@ async function benchFleet(dir) {
   const cpuPct = ((b.ticks - a.ticks) / hz / wall) * 100;
   const rss1 = rssMb(site.pid);
   site.kill("SIGTERM");
+  broker?.stop();
   return {
     modems: 8,
+    noc_link: broker !== undefined,
     all_ready_after_s: +readyAfterS.toFixed(2),
     rss_mb_when_ready: +rss0.toFixed(1),
     rss_mb_after_idle: +rss1.toFixed(1),
@@ -1418,6 +1429,10 @@ async function benchNocBytesPerDay(dir) {
   const perDay = Number(values["noc-sms-per-day"]);
   const rand = prng(42);
   const DAY_S = 86_400;
+  // Real waits for the broker's answers (PINGRESP, PUBACK): every 10 simulated seconds the loop gives
+  // the sockets 2 ms of real time, so no keepalive expires for lack of real time.
+  const realSetTimeout = globalThis.setTimeout;
+  const realSleep = (ms) => new Promise((r) => realSetTimeout(r, ms));
   mock.timers.enable({
     apis: ["setTimeout", "setInterval", "Date"],
     now: Date.parse("2026-11-23T00:00:00Z"),
@@ -1436,16 +1451,23 @@ async function benchNocBytesPerDay(dir) {
     mqtt: { ...mqttConfig, url: broker.url },
     siteId: "site-042",
     store: new NocStore(db),
-    logger: silentLogger(),
+    logger: benchLogger("mqtt"),
     onCommand: async () => ({}),
     onConnected: () => reporter.publishAll(),
   });
   const sink = {
-    publishEvent: (kind, p) => (note(`event/${kind}`, p), link.publishEvent(kind, p)),
-    setRetained: (suffix, p) => (
-      note(suffix.startsWith("modem/") ? "modem/<id>" : suffix, p), link.setRetained(suffix, p)
-    ),
-    publishVolatile: (suffix, p) => (note(suffix, p), link.publishVolatile(suffix, p)),
+    publishEvent: (kind, p) => {
+      note(`event/${kind}`, p);
+      return link.publishEvent(kind, p);
+    },
+    setRetained: (suffix, p) => {
+      note(suffix.startsWith("modem/") ? "modem/<id>" : suffix, p);
+      link.setRetained(suffix, p);
+    },
+    publishVolatile: (suffix, p) => {
+      note(suffix, p);
+      return link.publishVolatile(suffix, p);
+    },
   };
   // Two modems polled every 30 s: CSQ 17 ± 2 and 12 ± 2 (bars cross now and then, as on a real mast).
   const modems = [
@@ -1578,6 +1600,7 @@ async function benchNocBytesPerDay(dir) {
     for (const fn of plan.get(sec) ?? []) fn();
     if (sec % 30 === 0) for (const m of modems) m.csq = m.base + Math.round((rand() - 0.5) * 4);
     await io();
+    if (sec % 10 === 0) await realSleep(2);
   }
   for (let k = 0; k < 20; k++) await io();
   const st = link.status();
@@ -1651,7 +1674,7 @@ async function benchNocRequestRtt(dir) {
     for (let i = 0; i < 200 && !(site.noc?.isConnected && site.fleet.get("m1")?.state === "ready"); i++)
       await sleep(50);
     const waiting = new Map();
-    noc.on("message", (topic, payload, packet) => {
+    noc.on("message", (_topic, _payload, packet) => {
       const key = packet.properties?.correlationData?.toString("hex");
       const w = waiting.get(key);
       if (w) {

@@ -24,6 +24,10 @@ await build({
   keepNames: true,
   legalComments: "none",
   external: ["better-sqlite3", "@serialport/bindings-cpp", "onoff", "epoll"],
+  // mqtt.js and mqtt-packet's `bl` each carry readable-stream 4, a copy of Node's own streams for
+  // browsers: Node's `stream` has the same API, and two copies of it less are ~2 MB of resident memory
+  // less (docs/performance.md). Tests run the sources (with readable-stream) and the bundle alike.
+  alias: { "readable-stream": "node:stream" },
   // Bundled CommonJS dependencies call require(); give them one.
   banner: {
     js: "import { createRequire as __btsCreateRequire } from 'node:module'; const require = __btsCreateRequire(import.meta.url);",

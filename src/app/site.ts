@@ -5,7 +5,7 @@
  *          gateway (sip.listen) ─► modem fleet (power lines on, discovery, slots) ─► NOC link (MQTT,
  *          when mqtt.url is set) and its reporter
  *   stop:  NOC link (availability offline) ─► SIP (no new MESSAGE) ─► SMS path (no new work, the
- *          AT+CMGS in flight waited for) ─► fleet ─► reporter (events until here reach noc.db)
+ *          AT+CMGS in flight waited for) ─► fleet ─► reporter (events until here reach site.db)
  *          ─► databases
  *
  * A part that cannot start (GPIO missing on a dev machine, a bad quirk file) is logged and the site
@@ -27,7 +27,7 @@ import { ProfileSet } from "../modem/profile.js";
 import { runCommand } from "../mqtt/commands.js";
 import { NocLink } from "../mqtt/link.js";
 import { Reporter } from "../mqtt/reporter.js";
-import { NocStore, openNocDatabase } from "../mqtt/store.js";
+import { NocStore } from "../mqtt/store.js";
 import { SipGateway } from "../sip/gateway.js";
 import { openSipDatabase, SipOutbox } from "../sip/outbox.js";
 import { type SipStack, startSipStack } from "../sip/stack.js";
@@ -81,7 +81,6 @@ export class Site {
   sms: SmsService | undefined;
   control: SiteControl | undefined;
   noc: NocLink | undefined;
-  private nocDb: Database | undefined;
   private reporter: Reporter | undefined;
 
   constructor(private readonly o: SiteOptions) {}
@@ -94,7 +93,6 @@ export class Site {
     this.smsDb = openSmsDatabase(config.storage.dir);
     this.subDb = openSubscriberDatabase(config.storage.dir);
     this.sipDb = openSipDatabase(config.storage.dir);
-    this.nocDb = openNocDatabase(config.storage.dir);
 
     this.gpio = this.o.gpio;
     if (!this.gpio) {
@@ -150,7 +148,7 @@ export class Site {
       layers: [{ source: "file", data: structuredClone(config) as unknown as Record<string, unknown> }],
       runtimeFile: undefined,
     };
-    const nocStore = new NocStore(this.nocDb!);
+    const nocStore = new NocStore(this.db!);
     let link: NocLink | undefined;
     const configControl = new ConfigControl({
       loaded,
@@ -175,7 +173,7 @@ export class Site {
       sms: this.sms!,
       ...(this.sip ? { sip: this.sip } : {}),
       ...(this.subscribers ? { subscribers: this.subscribers } : {}),
-      probeDb: this.nocDb!,
+      probeDb: this.db!,
       sampler: new SystemSampler({
         diskPath: config.storage.dir,
         ...(this.o.procRoot ? { root: this.o.procRoot } : {}),
@@ -261,7 +259,7 @@ export class Site {
 
   /** Stops within the contract's 10 s: an AT+CMGS in flight gets until `deadline` (ms since the epoch). */
   async stop(deadline: number = Date.now() + 7000): Promise<void> {
-    // The NOC hears `offline` first; events of the rest of the stop still reach noc.db.
+    // The NOC hears `offline` first; events of the rest of the stop still reach site.db.
     await this.noc?.stop();
     // No new MESSAGE first, then the SMS path, then the modems.
     await this.sip?.stop();
@@ -272,7 +270,6 @@ export class Site {
     this.control?.stop();
     await this.noc?.flushed();
     // GPIO lines are not released: modem power lines stay on across a restart of the controller.
-    this.nocDb?.close();
     this.smsDb?.close();
     this.subDb?.close();
     this.sipDb?.close();

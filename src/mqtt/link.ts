@@ -6,13 +6,15 @@
  *     ─► subscribe {base}/request/# ─► overflow report ─► drain the event outbox in order (QoS 1)
  *   lost ─► a new client after a backoff with jitter (min · 2^n, capped, times a random 0.5–1)
  *
- * Each attempt is a fresh mqtt.js client without automatic reconnection: the outbox in noc.db is
+ * Each attempt is a fresh mqtt.js client without automatic reconnection: the outbox in site.db is
  * the only copy of what is owed, so nothing is sent twice from a client's own memory after a
  * reconnect; the events in flight when a connection drops are sent again (the NOC drops a repeat by
- * `event_id`). A request repeated with the same `transaction` gets the first answer (noc.db, 24 h);
+ * `event_id`). A request repeated with the same `transaction` gets the first answer (site.db, 24 h);
  * one repeated while the first still runs waits for it.
  */
 import { readFileSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
 import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import type { MqttConfig } from "../config/types.js";
 import { errorText, isSiteError, SiteError } from "../core/errors.js";
@@ -40,6 +42,8 @@ export interface NocLinkOptions {
   /** 0 ≤ x < 1. Default Math.random (the reconnect jitter). */
   random?: () => number;
 }
+
+type ClientClass = new (streamBuilder: () => net.Socket, options: IClientOptions) => MqttClient;
 
 /** Events published at once on one connection before their PUBACKs are waited for. */
 const OUTBOX_WINDOW = 32;
@@ -88,7 +92,7 @@ export class NocLink {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly log: Logger;
-  private mqtt: typeof import("mqtt").default | undefined;
+  private create: ((opts: IClientOptions) => MqttClient) | undefined;
 
   constructor(private readonly o: NocLinkOptions) {
     this.base = `${o.mqtt.base_topic}/${o.siteId}`;
@@ -98,9 +102,40 @@ export class NocLink {
     this.since = this.now();
   }
 
-  /** Loads the MQTT client (on demand: a site without `mqtt.url` never does) and connects. */
+  /**
+   * Loads the MQTT client (on demand: a site without `mqtt.url` never does) and connects. For
+   * mqtt:// and mqtts:// only mqtt.js's client class is loaded and the socket is opened here; the
+   * package's entry point (WebSocket, SOCKS, browser builders) costs about 1.5 MB more resident, so
+   * it is loaded only for ws:// and wss://.
+   */
   async start(): Promise<void> {
-    this.mqtt = (await import("mqtt")).default;
+    const url = new URL(this.o.mqtt.url);
+    if (url.protocol === "ws:" || url.protocol === "wss:") {
+      const lib = (await import("mqtt")).default;
+      this.create = (opts) => lib.connect(this.o.mqtt.url, opts);
+    } else {
+      const mod = (await import("mqtt/lib/client")) as unknown as {
+        default: ClientClass | { default: ClientClass };
+      };
+      const Client = typeof mod.default === "function" ? mod.default : mod.default.default;
+      const secure = url.protocol === "mqtts:" || url.protocol === "tls:" || url.protocol === "ssl:";
+      const host = url.hostname.replace(/^\[|\]$/g, "");
+      const port = Number(url.port) || (secure ? 8883 : 1883);
+      this.create = (opts) =>
+        new Client(() => {
+          if (!secure) return net.connect({ host, port });
+          const socket = tls.connect({
+            host,
+            port,
+            ...(net.isIP(host) === 0 ? { servername: host } : {}),
+            ...(opts.ca ? { ca: opts.ca as Buffer } : {}),
+            ...(opts.cert ? { cert: opts.cert as Buffer } : {}),
+            ...(opts.key ? { key: opts.key as Buffer } : {}),
+            rejectUnauthorized: true,
+          });
+          return socket;
+        }, opts);
+    }
     this.connect();
     this.hourly = setInterval(() => {
       const n = this.o.store.pruneTransactions(this.now());
@@ -130,8 +165,15 @@ export class NocLink {
       });
     }
     this.countBytes(client);
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    const wasConnected = this.connected;
     this.connected = false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STOP_PUBLISH_MS);
+      client.end(!wasConnected, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Commits events queued after stop() (the rest of the site's stop still emits some). */
@@ -203,6 +245,9 @@ export class NocLink {
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 30_000,
+      // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 two-byte numbers at the first
+      // packet: 6.3 MB of heap for a few nanoseconds per packet (measured, docs/performance.md).
+      writeCache: false,
       will: {
         topic: this.topic("availability"),
         payload: Buffer.from(AVAILABILITY_OFFLINE),
@@ -224,10 +269,10 @@ export class NocLink {
   }
 
   private connect(): void {
-    if (this.stopped || this.mqtt === undefined) return;
+    if (this.stopped || this.create === undefined) return;
     let client: MqttClient;
     try {
-      client = this.mqtt.connect(this.o.mqtt.url, this.options());
+      client = this.create(this.options());
     } catch (err) {
       this.lastError = errorText(err);
       this.log.error(`NOC link cannot start: ${this.lastError}`);
@@ -267,7 +312,10 @@ export class NocLink {
     }
     this.connected = true;
     for (const [suffix, text] of this.retained) this.publishRaw(suffix, text, { qos: 1, retain: true });
-    client.subscribe(this.topic("request/#"), { qos: 1 }, (err) => {
+    // MQTT 5: "retain as published", so a retained request shows as such even when it arrives live
+    // (3.1.1 marks only those delivered at subscription).
+    const sub = this.o.mqtt.protocol_version === 5 ? { qos: 1 as const, rap: true } : { qos: 1 as const };
+    client.subscribe(this.topic("request/#"), sub, (err) => {
       if (err) this.log.warn("NOC link cannot subscribe to requests", { error: errorText(err) });
     });
     this.drain();
@@ -398,25 +446,35 @@ export class NocLink {
     const prefix = `${this.base}/request/`;
     if (!topic.startsWith(prefix)) return;
     const command = topic.slice(prefix.length);
+    if (packet.retain) {
+      // A retained request would run again at every reconnection: never acted on.
+      this.log.warn("NOC request ignored: it was published retained", { command });
+      return;
+    }
     const props = packet.properties;
     const replyTopic =
       typeof props?.responseTopic === "string" && props.responseTopic !== ""
         ? props.responseTopic
         : this.topic(`response/${command}`);
     const correlation = props?.correlationData;
-    void this.answer(command, payload).then((text) => {
-      const client = this.client;
-      if (client === undefined) return;
-      const opts: { qos: 1; retain: false; properties?: { correlationData: Buffer } } = {
-        qos: 1,
-        retain: false,
-      };
-      if (correlation !== undefined && this.o.mqtt.protocol_version === 5)
-        opts.properties = { correlationData: correlation };
-      client.publish(replyTopic, text, opts, (err) => {
-        if (err) this.log.debug("NOC response not sent", { command, error: errorText(err) });
+    void this.answer(command, payload)
+      .catch((err: unknown) => {
+        this.log.error("NOC request failed", { command, error: errorText(err) });
+        return errorResponse(new SiteError("internal", `the site failed: ${errorText(err)}`), undefined);
+      })
+      .then((text) => {
+        const client = this.client;
+        if (client === undefined) return;
+        const opts: { qos: 1; retain: false; properties?: { correlationData: Buffer } } = {
+          qos: 1,
+          retain: false,
+        };
+        if (correlation !== undefined && this.o.mqtt.protocol_version === 5)
+          opts.properties = { correlationData: correlation };
+        client.publish(replyTopic, text, opts, (err) => {
+          if (err) this.log.debug("NOC response not sent", { command, error: errorText(err) });
+        });
       });
-    });
   }
 
   /** The response text for one request: the stored first answer of a repeated transaction, or a new one. */

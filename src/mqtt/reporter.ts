@@ -16,7 +16,33 @@ import type { MqttConfig } from "../config/types.js";
 import { errorText } from "../core/errors.js";
 import type { EventBus, SiteEventName } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
+import { csqToBars } from "../modem/parsers.js";
 import type { ModemSnapshot } from "../modem/slot.js";
+
+/** A modem's CSQ must move this far from the value last reported before its bars count as changed. */
+export const CSQ_HYSTERESIS = 3;
+
+/**
+ * Signal bars with hysteresis: a CSQ that wobbles by ±1–2 across a bars boundary at every poll (it
+ * does, on a mast at the edge of a band) would otherwise resend `state` and `modem/<id>` every 30 s.
+ */
+export class SignalFilter {
+  private readonly accepted = new Map<string, number>();
+
+  /** The bars to report for `modem` at CSQ `csq` (null when unknown). */
+  bars(modem: string, csq: number | null | undefined): number | null {
+    if (csq === null || csq === undefined || csq === 99) {
+      this.accepted.delete(modem);
+      return csq === 99 ? 0 : null;
+    }
+    const last = this.accepted.get(modem);
+    if (last === undefined || Math.abs(csq - last) >= CSQ_HYSTERESIS) {
+      this.accepted.set(modem, csq);
+      return csqToBars(csq);
+    }
+    return csqToBars(last);
+  }
+}
 
 /** The events published as `event/<kind>`, with the payload the contract gives. */
 const EVENT_KINDS: readonly SiteEventName[] = [
@@ -93,9 +119,10 @@ function magnitude(n: number): number {
   return n < 10 ? 0 : Math.floor(Math.log10(n));
 }
 
-export function stateSignature(s: SiteState): string {
+/** `bars`: each modem's bars after hysteresis, by id; default the state's own. */
+export function stateSignature(s: SiteState, bars?: (id: string) => number | null): string {
   return JSON.stringify([
-    s.modems.map((m) => [m.id, m.state, m.bars, m.operator]),
+    s.modems.map((m) => [m.id, m.state, bars ? bars(m.id) : m.bars, m.operator]),
     s.uplinks,
     magnitude(s.queues.sms_out.pending),
     magnitude(s.queues.sms_in.waiting_parts),
@@ -106,7 +133,8 @@ export function stateSignature(s: SiteState): string {
   ]);
 }
 
-export function modemSignature(m: ModemSnapshot): string {
+/** `bars`: the modem's bars after hysteresis ({@link SignalFilter}); default its raw bars. */
+export function modemSignature(m: ModemSnapshot, bars: number | null = m.signal?.bars ?? null): string {
   return JSON.stringify([
     m.state,
     m.port,
@@ -114,7 +142,7 @@ export function modemSignature(m: ModemSnapshot): string {
     m.iccid,
     m.imsi,
     m.operator,
-    m.signal?.bars ?? null,
+    bars,
     m.registration?.stat ?? null,
     m.last_error,
   ]);
@@ -155,6 +183,9 @@ export class Reporter {
   private lastTelemetryAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private readonly now: () => number;
+  private readonly signal = new SignalFilter();
+  /** Bars after hysteresis, by modem, as of the last look at the modems. */
+  private readonly filteredBars = new Map<string, number | null>();
 
   constructor(private readonly d: ReporterDeps) {
     this.now = d.now ?? Date.now;
@@ -195,12 +226,29 @@ export class Reporter {
   refresh(): void {
     if (this.stopped) return;
     try {
-      this.offer("state", () => this.d.state(), stateSignature, false);
-      for (const m of this.d.modems())
-        this.offer(`modem/${m.id}`, () => this.modem(m.id) ?? m, modemSignature, false);
+      this.look(false);
     } catch (err) {
       this.d.logger.warn("state not published", { error: errorText(err) });
     }
+  }
+
+  private look(force: boolean): void {
+    const modems = this.d.modems();
+    for (const m of modems) this.filteredBars.set(m.id, this.signal.bars(m.id, m.signal?.csq));
+    const barsOf = (id: string) => this.filteredBars.get(id) ?? null;
+    this.offer(
+      "state",
+      () => this.d.state(),
+      (s) => stateSignature(s, barsOf),
+      force,
+    );
+    for (const m of modems)
+      this.offer(
+        `modem/${m.id}`,
+        () => this.modem(m.id) ?? m,
+        (x) => modemSignature(x, barsOf(x.id)),
+        force,
+      );
   }
 
   private modem(id: string): ModemSnapshot | undefined {

@@ -1,5 +1,5 @@
 /**
- * The NOC link's durable state, `<storage.dir>/noc.db` (WAL, synchronous=FULL):
+ * The NOC link's durable state, in `<storage.dir>/site.db` (WAL, synchronous=FULL):
  *
  *   events        the event outbox: every `event/<kind>` in the order it happened, kept until the
  *                 broker acknowledged it (QoS 1 PUBACK), bounded by `mqtt.outbox_limit` (the oldest go
@@ -10,40 +10,15 @@
  *
  * Events are added in batches (one transaction per event-loop turn), so a burst of SMS costs one fsync.
  */
-import { join } from "node:path";
-import { type Database, openDatabase } from "../storage/db.js";
-import type { Migration } from "../storage/migrate.js";
+import type { Database } from "../storage/db.js";
+import { openSiteDatabase } from "../storage/siteDb.js";
 
-export const NOC_DB_FILE = "noc.db";
-
-export const NOC_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: "event outbox and transactions",
-    up: `
-      CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_id TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-      );
-      CREATE TABLE transactions (
-        key TEXT PRIMARY KEY,
-        response TEXT NOT NULL,
-        at INTEGER NOT NULL
-      );
-      CREATE INDEX transactions_at ON transactions(at);
-      CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-      );
-    `,
-  },
-];
-
+/**
+ * The NOC link's tables live in `site.db` (migration 2 of `src/storage/siteDb.ts`): one SQLite
+ * connection less, about 0.9 MB of resident memory (docs/performance.md).
+ */
 export function openNocDatabase(dir: string): Database {
-  return openDatabase(join(dir, NOC_DB_FILE), NOC_MIGRATIONS);
+  return openSiteDatabase(dir);
 }
 
 export interface StoredEvent {

@@ -50,6 +50,32 @@ export const SITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "NOC link: event outbox, request transactions, meta",
+    up: `
+      -- Events for the NOC (event/<kind>), kept until the broker acknowledged them (src/mqtt/store.ts).
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- The first answer to each request (command + transaction), for 24 h.
+      CREATE TABLE transactions (
+        key TEXT PRIMARY KEY,
+        response TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX transactions_at ON transactions(at);
+      -- Small values that must survive a restart (the outbox overflow count, the storage probe).
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Opens (creating and migrating) `<dir>/site.db`. Throws `storage.open` / `storage.migrate`. */

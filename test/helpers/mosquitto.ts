@@ -327,6 +327,7 @@ export async function startMosquitto(o: MosquittoOptions): Promise<Mosquitto> {
       `acl_file ${o.aclFile ?? EXAMPLE_ACL}`,
       `password_file ${passwordFile}`,
       "persistence false",
+      "set_tcp_nodelay true",
       `log_dest file ${logFile}`,
       "log_type all",
       "connection_messages true",

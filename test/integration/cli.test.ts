@@ -151,6 +151,19 @@ describe("the command line", () => {
       first.modems.map((m) => m.id),
       ["m1", "m2"],
     );
+    // Its embedded broker, driven by `bts-site remote` as the NOC would (exit 0 on ok, 1 on error).
+    const mqtt = (first as unknown as { mqtt: { broker: string; embedded: boolean } }).mqtt;
+    assert.equal(mqtt.embedded, true);
+    const remote = (args: string[]) => {
+      const r = run(["remote", "--broker", mqtt.broker, "--site", "demo", "--protocol", "4", ...args]);
+      return r.exit.then((code) => ({ code, out: r.out() }));
+    };
+    const health = await remote(["health_check"]);
+    assert.equal(health.code, 0, health.out);
+    assert.match(health.out, /"status":"ok","data":\{"healthy":true,"status":"ok"/);
+    const refused = await remote(["modem/restart", '{"modem":"m9"}']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.out, /"code":"modem.unknown"/);
     d.child.kill("SIGINT");
     assert.equal(await d.exit, 0);
   });

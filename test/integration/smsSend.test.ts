@@ -508,8 +508,10 @@ describe("stopping with an SMS in the modem's hands", () => {
     const site = await startSmsSite({ dir: join(root.dir, "stop-wait"), modems: [{ id: "m1" }] });
     try {
       await site.waitReady();
+      // Listening first: AT+CMGS= may go out before the enqueue's commit returns (they are pipelined).
+      const cmgs = site.sims[0]!.waitFor("command", (c) => c.line.startsWith("AT+CMGS="), 5000);
       const r = await site.sms.enqueue({ to: "+256772123456", text: "in flight", source: "t" });
-      await site.sims[0]!.waitFor("command", (c) => c.line.startsWith("AT+CMGS="), 5000);
+      await cmgs;
       await site.sms.stop(Date.now() + 5000);
       assert.equal(site.sms.status(r.id)?.state, "sent");
     } finally {

@@ -6,7 +6,13 @@ import { after, describe, it } from "node:test";
 import { loadConfig } from "../../src/config/load.js";
 import { ConfigControl, changedKeys, mergePatch, requiresRestart } from "../../src/config/runtime.js";
 import type { ModemSnapshot } from "../../src/modem/slot.js";
-import { modemSignature, type SiteState, stateSignature, telemetryMoved } from "../../src/mqtt/reporter.js";
+import {
+  modemSignature,
+  SignalFilter,
+  type SiteState,
+  stateSignature,
+  telemetryMoved,
+} from "../../src/mqtt/reporter.js";
 import { NocStore, openNocDatabase, TRANSACTION_TTL_MS } from "../../src/mqtt/store.js";
 
 const dirs: string[] = [];
@@ -183,6 +189,16 @@ describe("what makes state and modem/<id> go out again", () => {
     );
     assert.notEqual(modemSignature(m({})), modemSignature(m({ state: "recovering" })));
   });
+  it("signal bars change only when the CSQ moved 3 or more from the last reported", () => {
+    const f = new SignalFilter();
+    // 17 is 3 bars, 18 is 4: a CSQ wobbling 16..19 stays at the first reported.
+    const seen = [17, 18, 16, 19, 17, 18, 20, 19, 18, 17, 21].map((csq) => f.bars("m1", csq));
+    assert.deepEqual(seen, [3, 3, 3, 3, 3, 3, 4, 4, 4, 3, 4]);
+    assert.equal(f.bars("m1", 99), 0);
+    assert.equal(f.bars("m1", null), null);
+    assert.equal(f.bars("m2", 12), 2, "each modem on its own");
+  });
+
   it("telemetry moves past deadbands only", () => {
     const t = { cpu_percent: 10, temperature_c: 50, uptime_s: 100, sms_sent: 3, under_voltage_now: false };
     assert.equal(telemetryMoved(undefined, t), true);
@@ -197,7 +213,7 @@ describe("what makes state and modem/<id> go out again", () => {
   });
 });
 
-describe("NOC store (noc.db)", () => {
+describe("NOC store (site.db, migration 2)", () => {
   const ev = (i: number, kind = "sms_sent") => ({
     event_id: `e${i}`,
     kind,

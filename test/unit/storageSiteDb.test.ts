@@ -27,7 +27,7 @@ const IMEI = "866123456789012";
 const T0 = 1_700_000_000_000;
 
 describe("openSiteDatabase", () => {
-  test("creates site.db at the newest schema version with the three tables", () => {
+  test("creates site.db at the newest schema version with the modem and NOC link tables", () => {
     const { db, dir } = freshRegistry();
     assert.ok(existsSync(join(dir, "site.db")));
     assert.equal(schemaVersion(db), SITE_MIGRATIONS.length);
@@ -36,7 +36,10 @@ describe("openSiteDatabase", () => {
         name: string;
       }[]
     ).map((r) => r.name);
-    assert.deepEqual(names, ["modem_counters", "modems", "pin_attempts"]);
+    assert.deepEqual(
+      names.filter((n) => n !== "sqlite_sequence"),
+      ["events", "meta", "modem_counters", "modems", "pin_attempts", "transactions"],
+    );
   });
 
   test("keeps its data across a reopen without migrating again", () => {
