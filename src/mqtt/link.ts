@@ -339,8 +339,7 @@ export class NocLink {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     const m = this.o.mqtt;
-    const cap = Math.min(m.reconnect_max_s, m.reconnect_min_s * 2 ** Math.min(this.attempt, 20));
-    const delay = Math.round(1000 * cap * (0.5 + 0.5 * this.random()));
+    const delay = reconnectDelayMs(this.attempt, m.reconnect_min_s, m.reconnect_max_s, this.random());
     this.attempt++;
     this.log.debug("NOC link reconnect scheduled", { in_ms: delay, attempt: this.attempt });
     this.retryTimer = setTimeout(() => this.connect(), delay);
@@ -572,6 +571,15 @@ function streamBytes(client: MqttClient): { sent: number; received: number } {
   if ((client as unknown as { __counted?: boolean }).__counted) return { sent: 0, received: 0 };
   const s = client.stream as unknown as { bytesWritten?: number; bytesRead?: number } | undefined;
   return { sent: s?.bytesWritten ?? 0, received: s?.bytesRead ?? 0 };
+}
+
+/**
+ * The wait before connection attempt `attempt + 1` (0 = the first retry), ms: `min · 2^attempt`
+ * capped at `max`, times 0.5–1 from `random` (0 ≤ random < 1), so sites cut off together spread out.
+ */
+export function reconnectDelayMs(attempt: number, minS: number, maxS: number, random: number): number {
+  const cap = Math.min(maxS, minS * 2 ** Math.min(attempt, 20));
+  return Math.round(1000 * cap * (0.5 + 0.5 * random));
 }
 
 /** The broker URL without a password. */

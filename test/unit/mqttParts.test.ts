@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { loadConfig } from "../../src/config/load.js";
 import { ConfigControl, changedKeys, mergePatch, requiresRestart } from "../../src/config/runtime.js";
 import type { ModemSnapshot } from "../../src/modem/slot.js";
+import { reconnectDelayMs, redactUrl } from "../../src/mqtt/link.js";
 import {
   modemSignature,
   SignalFilter,
@@ -266,5 +267,35 @@ describe("NOC store (site.db, migration 2)", () => {
     assert.equal(s.transaction("sms/send\u0000t1", 1000), '{"status":"ok"}');
     assert.equal(s.transaction("sms/send\u0000t1", TRANSACTION_TTL_MS + 1), undefined);
     assert.equal(s.pruneTransactions(TRANSACTION_TTL_MS + 1), 1);
+  });
+});
+
+describe("reconnecting to the broker", () => {
+  const table: [number, number, number, number, number][] = [
+    // attempt, min s, max s, random, ms
+    [0, 5, 300, 0, 2500],
+    [0, 5, 300, 0.999, 4998],
+    [1, 5, 300, 0.5, 7500],
+    [3, 5, 300, 0, 20_000],
+    [6, 5, 300, 0, 150_000],
+    [6, 5, 300, 0.999, 299_850],
+    [40, 5, 300, 0.5, 225_000],
+  ];
+  for (const [attempt, min, max, random, ms] of table)
+    it(`attempt ${attempt}, ${min}–${max} s, random ${random}: ${ms} ms`, () =>
+      assert.equal(reconnectDelayMs(attempt, min, max, random), ms));
+
+  it("spreads a thousand sites cut off at once over the first window", () => {
+    const waits = Array.from({ length: 1000 }, (_, i) => reconnectDelayMs(0, 5, 300, i / 1000));
+    const perSecond = new Map<number, number>();
+    for (const w of waits)
+      perSecond.set(Math.floor(w / 1000), (perSecond.get(Math.floor(w / 1000)) ?? 0) + 1);
+    assert.ok(Math.max(...perSecond.values()) <= 400, "no second takes more than 40 %");
+    assert.ok(Math.min(...waits) >= 2500 && Math.max(...waits) < 5000);
+  });
+
+  it("never logs a broker password", () => {
+    assert.equal(redactUrl("mqtts://site:s3cret@noc.example:8883"), "mqtts://site:***@noc.example:8883");
+    assert.equal(redactUrl("mqtt://noc.example:1883"), "mqtt://noc.example:1883");
   });
 });
