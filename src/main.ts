@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { createLogger } from "./app/logging.js";
 import { onSignals } from "./app/signals.js";
 import { Site } from "./app/site.js";
+import { SystemdNotifier } from "./app/systemd.js";
 import { checkConfigCommand } from "./config/checkConfig.js";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "./config/load.js";
 import { errorText, isSiteError } from "./core/errors.js";
@@ -36,6 +37,7 @@ async function runCommand(args: string[]): Promise<number> {
   }
   const logger = createLogger(loaded.config.log);
   const site = new Site({ config: loaded.config, logger, loaded });
+  const systemd = new SystemdNotifier({ logger: logger.child("systemd") });
   try {
     await site.start();
   } catch (err) {
@@ -43,7 +45,11 @@ async function runCommand(args: string[]): Promise<number> {
     await site.stop().catch(() => {});
     return 1;
   }
-  return onSignals(() => site.stop());
+  await systemd.ready(`site ${loaded.config.site.id} running`);
+  return onSignals(async () => {
+    await systemd.stopping();
+    await site.stop();
+  });
 }
 
 async function version(): Promise<string> {

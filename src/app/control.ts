@@ -39,7 +39,6 @@ export interface SiteControlDeps {
   probeDb?: Database;
   sampler?: SystemSampler;
   link?: () => LinkStatus | undefined;
-  leds?: { identify(seconds: number): void };
   resyncNeeded: (version: number) => void;
   now?: () => number;
 }
@@ -49,6 +48,8 @@ const STORAGE_PROBE_MS = 10 * 60_000;
 
 export class SiteControl {
   readonly startedAt: number;
+  /** The LEDs, once claimed (`leds/identify`). */
+  leds: { identify(seconds: number): void } | undefined;
   /** Board, OS and CPU, once read (in a child process, after start); null until then. */
   staticFacts: StaticFacts | null = null;
   private lastSentAt: number | null = null;
@@ -248,7 +249,8 @@ export class SiteControl {
       resyncNeeded: (v) => this.d.resyncNeeded(v),
     };
     if (this.d.subscribers) ctx.subscribers = this.d.subscribers;
-    if (this.d.leds) ctx.leds = this.d.leds;
+    const leds = () => this.leds;
+    Object.defineProperty(ctx, "leds", { get: leds, enumerable: true });
     return ctx;
   }
 }

@@ -22,6 +22,7 @@ import type { Logger } from "../core/logger.js";
 import { dataPath, packageRoot } from "../core/paths.js";
 import type { GpioDriver } from "../gpio/gpio.js";
 import { createGpioDriver } from "../gpio/index.js";
+import { LedController } from "../leds/controller.js";
 import { ModemFleet } from "../modem/fleet.js";
 import { ProfileSet } from "../modem/profile.js";
 import { runCommand } from "../mqtt/commands.js";
@@ -82,6 +83,7 @@ export class Site {
   control: SiteControl | undefined;
   noc: NocLink | undefined;
   private reporter: Reporter | undefined;
+  leds: LedController | undefined;
 
   constructor(private readonly o: SiteOptions) {}
 
@@ -182,6 +184,7 @@ export class Site {
       resyncNeeded: (version) => link?.publishEvent("subscriber_resync", { version }),
     });
     this.control.start();
+    await this.startLeds(() => link);
     // In the background: the site does not wait for these strings to start.
     void readStaticFactsInChild(this.o.procRoot ? { root: this.o.procRoot } : {}).then((facts) => {
       if (!facts || !this.control) return;
@@ -257,6 +260,60 @@ export class Site {
     this.sip = gateway;
   }
 
+  /** The status, uplink and modem LEDs, when the board has them and GPIO works. */
+  private async startLeds(link: () => NocLink | undefined): Promise<void> {
+    const { config, logger } = this.o;
+    const control = this.control!;
+    const modemLeds = config.modems.flatMap((m, i) =>
+      m.led_gpio === undefined ? [] : [{ id: m.id ?? `#${i}`, line: m.led_gpio }],
+    );
+    if (
+      !this.gpio ||
+      (config.leds.status === undefined && config.leds.uplink === undefined && modemLeds.length === 0)
+    )
+      return;
+    const leds = new LedController({
+      gpio: this.gpio,
+      ...(config.leds.status !== undefined ? { status: config.leds.status } : {}),
+      ...(config.leds.uplink !== undefined ? { uplink: config.leds.uplink } : {}),
+      modemLeds,
+      statusInput: () => {
+        const h = control.healthInput();
+        return {
+          uptimeMs: Date.now() - control.startedAt,
+          modems: h.modems.map((m) => m.state),
+          storageFailed: !h.storageWritable,
+          underVoltage: h.power?.under_voltage_now === true,
+        };
+      },
+      uplinkInput: () => {
+        const l = link()?.status();
+        const sip = this.sip?.snapshot();
+        const register = config.sip.upstream?.register === true;
+        return {
+          ...(l ? { mqtt: { connected: l.connected, lastError: l.last_error } } : {}),
+          ...(sip && sip.upstreams.length > 0
+            ? {
+                sip: sip.upstreams.map((u) => ({
+                  reachable: u.reachable,
+                  registered: u.registered,
+                  register,
+                })),
+              }
+            : {}),
+        };
+      },
+      modemStates: () => this.fleet?.snapshots().map((m) => ({ id: m.id, state: m.state })) ?? [],
+      bus: this.bus,
+      logger: logger.child("leds"),
+    });
+    await leds.start();
+    if (leds.fitted) {
+      this.leds = leds;
+      control.leds = leds;
+    }
+  }
+
   /** Stops within the contract's 10 s: an AT+CMGS in flight gets until `deadline` (ms since the epoch). */
   async stop(deadline: number = Date.now() + 7000): Promise<void> {
     // The NOC hears `offline` first; events of the rest of the stop still reach site.db.
@@ -268,6 +325,7 @@ export class Site {
     await this.fleet?.stop();
     this.reporter?.stop();
     this.control?.stop();
+    await this.leds?.stop();
     await this.noc?.flushed();
     // GPIO lines are not released: modem power lines stay on across a restart of the controller.
     this.smsDb?.close();
