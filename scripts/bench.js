@@ -1662,6 +1662,7 @@ async function benchNocRequestRtt(dir) {
     discovery: { globs: [join(linkDir, "*")], interval_ms: 500 },
     modems: [{ id: "m1", port: "auto", imei: "867698041234563", power_gpio: 17 }],
     sip: { listen: "127.0.0.1:0" },
+    web: { listen: "127.0.0.1:0" },
     mqtt: { url: broker.url },
   });
   const site = new Site({ config: checked.config, logger: benchLogger("site") });

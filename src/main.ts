@@ -17,6 +17,7 @@ const USAGE = `usage: bts-site <command> [options]
   demo [--for SECONDS]         a whole site on this machine: simulated modems, no hardware
   check-config FILE            validate a config; prints path.to.key: problem
   modem-sim --link PATH [...]  the GSM modem simulator on a pseudo-terminal
+  hash-password                a web.password_hash for the password on standard input
   remote --broker URL --site ID COMMAND [JSON]
                                the NOC side: one MQTT request to a site, its response printed
   version                      print the version
@@ -75,6 +76,23 @@ export async function main(argv: string[]): Promise<number> {
           return 2;
         }
         return await checkConfigCommand(rest[0]!, (line) => process.stdout.write(`${line}\n`));
+      }
+      case "hash-password": {
+        // The password on standard input (not in argv: shell history, ps), the hash on standard output.
+        const { hashPassword } = await import("./web/auth.js");
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        const password = Buffer.concat(chunks)
+          .toString("utf8")
+          .replace(/\r?\n$/, "");
+        if (password.length < 8) {
+          process.stderr.write(
+            "bts-site hash-password: give a password of at least 8 characters on standard input\n",
+          );
+          return 2;
+        }
+        process.stdout.write(`${await hashPassword(password)}\n`);
+        return 0;
       }
       case "system-facts": {
         // Internal: the static system facts as one JSON line (src/system/factsProcess.ts).

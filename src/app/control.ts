@@ -184,6 +184,44 @@ export class SiteControl {
     };
   }
 
+  /** Every modem's full snapshot (the page, /metrics). */
+  modemSnapshots(): ReturnType<ModemFleet["snapshots"]> {
+    return this.d.fleet.snapshots();
+  }
+
+  /** SMS counters since start. */
+  get smsCounters(): Readonly<Record<string, number>> {
+    return this.counters;
+  }
+
+  /** The last system sample's figures for the page and /metrics (null before the first sample). */
+  systemSummary(): {
+    temperature_c: number | null;
+    under_voltage_now: boolean | null;
+    under_voltage_seen: boolean | null;
+    disk_used_percent: number | null;
+    disk_free_mb: number | null;
+    uptime_s: number | null;
+    process_rss_mb: number | null;
+  } | null {
+    const s = this.lastSample;
+    if (!s) return null;
+    return {
+      temperature_c: s.temperature_c,
+      under_voltage_now: s.power?.under_voltage_now ?? null,
+      under_voltage_seen: s.power ? this.underVoltageSeen : null,
+      disk_used_percent: s.disk?.used_percent ?? null,
+      disk_free_mb: s.disk ? Math.round(s.disk.free_bytes / 1048576) : null,
+      uptime_s: s.uptime_s,
+      process_rss_mb: s.process_rss_bytes === null ? null : Math.round(s.process_rss_bytes / 104857.6) / 10,
+    };
+  }
+
+  /** Samples the system now (the page and /metrics without a NOC link still get fresh figures). */
+  async sampleSystem(): Promise<void> {
+    await this.telemetry();
+  }
+
   info(): Record<string, unknown> {
     const c = this.d.config;
     return {

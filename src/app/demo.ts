@@ -25,6 +25,9 @@ import { createLogger } from "./logging.js";
 import { onSignals } from "./signals.js";
 import { Site } from "./site.js";
 
+/** `bts-site hash-password` of "demo" (scrypt, N = 2^15). */
+const DEMO_PASSWORD_HASH = "scrypt$15$8$1$k2CaLhol01JzJZ7avG_WCw$ttFDDaMi5YdExFmJT7zTe2HwtkfToyM-rJZ_Bqd_SQI";
+
 const DEMO_MODEMS = [
   { id: "m1", profile: "ec25", imei: "867698041234563", power_gpio: 17 },
   { id: "m2", profile: "sim800", imei: "862273045678906", power_gpio: 27 },
@@ -33,7 +36,7 @@ const DEMO_MODEMS = [
 export async function demoCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { for: { type: "string" }, broker: { type: "string" } },
+    options: { for: { type: "string" }, broker: { type: "string" }, web: { type: "string" } },
     strict: true,
   });
   const seconds = values.for === undefined ? undefined : Number(values.for);
@@ -71,6 +74,8 @@ export async function demoCommand(args: string[]): Promise<number> {
     discovery: { globs: [join(linkDir, "*")], interval_ms: 1000 },
     modems: DEMO_MODEMS.map((m) => ({ id: m.id, port: "auto", imei: m.imei, power_gpio: m.power_gpio })),
     sip: { listen: "127.0.0.1:5060", domain: "demo.bts.local" },
+    // The page, logged-in actions included: the demo's password is "demo".
+    web: { listen: `127.0.0.1:${values.web ?? "8080"}`, password_hash: DEMO_PASSWORD_HASH },
     // aedes speaks MQTT 3.1.1 only; a broker given with --broker is spoken to in MQTT 5.
     ...(brokerUrl ? { mqtt: { url: brokerUrl, protocol_version: broker ? 4 : 5, reconnect_min_s: 1 } } : {}),
   });
@@ -109,6 +114,7 @@ export async function demoCommand(args: string[]): Promise<number> {
       folder: dir,
       gpio_dir: gpioDir,
       sip: site.sip ? "udp+tcp 127.0.0.1:5060 (MESSAGE to a number leaves as SMS)" : null,
+      web: site.webAddress ? `http://127.0.0.1:${site.webAddress.port}/ (password: demo)` : null,
       mqtt: brokerUrl
         ? {
             broker: brokerUrl,

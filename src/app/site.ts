@@ -41,6 +41,7 @@ import { readStaticFactsInChild } from "../system/factsProcess.js";
 import { SystemSampler } from "../system/sampler.js";
 import { serialportOpener } from "../transport/serial/serialportBinding.js";
 import type { SerialOpener } from "../transport/serial/serialTransport.js";
+import { WebServer } from "../web/server.js";
 import { SiteControl } from "./control.js";
 
 export interface SiteOptions {
@@ -84,6 +85,8 @@ export class Site {
   noc: NocLink | undefined;
   private reporter: Reporter | undefined;
   leds: LedController | undefined;
+  web: WebServer | undefined;
+  webAddress: { address: string; port: number } | undefined;
 
   constructor(private readonly o: SiteOptions) {}
 
@@ -185,6 +188,7 @@ export class Site {
     });
     this.control.start();
     await this.startLeds(() => link);
+    await this.startWeb();
     // In the background: the site does not wait for these strings to start.
     void readStaticFactsInChild(this.o.procRoot ? { root: this.o.procRoot } : {}).then((facts) => {
       if (!facts || !this.control) return;
@@ -260,6 +264,26 @@ export class Site {
     this.sip = gateway;
   }
 
+  /** The local page on `web.listen`; a port that cannot be had is logged and the site runs without it. */
+  private async startWeb(): Promise<void> {
+    const { config, logger } = this.o;
+    const web = new WebServer({
+      web: config.web,
+      siteName: () => ({ id: config.site.id, name: config.site.name }),
+      control: this.control!,
+      bus: this.bus,
+      leds: () => this.leds?.patterns() ?? {},
+      logger: logger.child("web"),
+    });
+    try {
+      this.webAddress = await web.start();
+      this.web = web;
+    } catch (err) {
+      await web.stop().catch(() => {});
+      logger.child("site").error(`web page unavailable on ${config.web.listen}: ${errorText(err)}`);
+    }
+  }
+
   /** The status, uplink and modem LEDs, when the board has them and GPIO works. */
   private async startLeds(link: () => NocLink | undefined): Promise<void> {
     const { config, logger } = this.o;
@@ -318,6 +342,7 @@ export class Site {
   async stop(deadline: number = Date.now() + 7000): Promise<void> {
     // The NOC hears `offline` first; events of the rest of the stop still reach site.db.
     await this.noc?.stop();
+    await this.web?.stop();
     // No new MESSAGE first, then the SMS path, then the modems.
     await this.sip?.stop();
     await this.sipStack?.stop();

@@ -30,14 +30,15 @@ export interface NocSite {
 export async function nocSiteConfig(o: {
   dir: string;
   siteId: string;
-  broker: Mosquitto;
-  pki: Pki;
+  /** Absent: no NOC link. */
+  broker?: Mosquitto;
+  pki?: Pki;
   modems: number;
   mqtt?: Record<string, unknown>;
   linkDir: string;
   gpioDir: string;
 }): Promise<Record<string, unknown>> {
-  const pair = await o.pki.client(o.siteId);
+  const pair = o.broker && o.pki ? await o.pki.client(o.siteId) : undefined;
   return {
     site: { id: o.siteId, name: "Test hill" },
     storage: { dir: join(o.dir, "data") },
@@ -52,17 +53,22 @@ export async function nocSiteConfig(o: {
       boot_wait_ms: 1000,
     })),
     sip: { listen: "127.0.0.1:0" },
-    mqtt: {
-      url: o.broker.tlsUrl,
-      ca: o.pki.ca,
-      cert: pair.cert,
-      key: pair.key,
-      keepalive_s: 5,
-      reconnect_min_s: 1,
-      reconnect_max_s: 2,
-      state_min_interval_s: 1,
-      ...o.mqtt,
-    },
+    web: { listen: "127.0.0.1:0" },
+    ...(o.broker && o.pki && pair
+      ? {
+          mqtt: {
+            url: o.broker.tlsUrl,
+            ca: o.pki.ca,
+            cert: pair.cert,
+            key: pair.key,
+            keepalive_s: 5,
+            reconnect_min_s: 1,
+            reconnect_max_s: 2,
+            state_min_interval_s: 1,
+            ...o.mqtt,
+          },
+        }
+      : {}),
   };
 }
 
@@ -71,8 +77,9 @@ const IMEIS = ["867698041234563", "862273045678906", "352099001761481"];
 export async function startNocSite(o: {
   dir: string;
   siteId: string;
-  broker: Mosquitto;
-  pki: Pki;
+  /** Absent: no NOC link. */
+  broker?: Mosquitto;
+  pki?: Pki;
   modems?: number;
   mqtt?: Record<string, unknown>;
   /** Extra top-level config keys (merged over the defaults here). */

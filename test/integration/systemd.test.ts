@@ -114,6 +114,7 @@ describe("systemd notify and watchdog", () => {
         gpio: { driver: "sim", sim_dir: join(tmp.dir, "gpio") },
         discovery: { globs: [join(tmp.dir, "none", "*")] },
         sip: { listen: "127.0.0.1:0" },
+        web: { listen: "127.0.0.1:0" },
       }),
     );
     const child = spawn(process.execPath, [join(ROOT, "bin/bts-site.js"), "run", "--config", cfg], {
