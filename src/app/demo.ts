@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { validateConfig } from "../config/load.js";
 import { errorText } from "../core/errors.js";
+import { SimControlServer } from "../sim/control.js";
 import { ModemSimulator } from "../sim/simulator.js";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.js";
 import { createLogger } from "./logging.js";
@@ -72,6 +73,8 @@ export async function demoCommand(args: string[]): Promise<number> {
     storage: { dir: join(dir, "data") },
     gpio: { driver: "sim", sim_dir: gpioDir },
     discovery: { globs: [join(linkDir, "*")], interval_ms: 1000 },
+    // Faster than a site (30 s, 5 s): a modem made to hang shows on the page within about 15 s.
+    supervisor: { probe_interval_ms: 5000, command_timeout_ms: 2000 },
     modems: DEMO_MODEMS.map((m) => ({ id: m.id, port: "auto", imei: m.imei, power_gpio: m.power_gpio })),
     sip: { listen: "127.0.0.1:5060", domain: "demo.bts.local" },
     // The page, logged-in actions included: the demo's password is "demo".
@@ -96,12 +99,16 @@ export async function demoCommand(args: string[]): Promise<number> {
   });
   const cleanup = async () => {
     await site.stop().catch(() => {});
+    for (const c of controls) await c.stop().catch(() => {});
     for (const s of sims) await s.stop().catch(() => {});
     await broker?.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   };
+  // Each simulator's control socket (docs/simulator.md): make a modem hang, unplug it, send it an SMS.
+  const controls = sims.map((s, i) => new SimControlServer(s, join(linkDir, `${DEMO_MODEMS[i]!.id}.ctl`)));
   try {
     for (const s of sims) await s.start();
+    for (const c of controls) await c.start();
     await site.start();
   } catch (err) {
     process.stderr.write(`bts-site demo: cannot start: ${errorText(err)}\n`);
@@ -128,6 +135,7 @@ export async function demoCommand(args: string[]): Promise<number> {
         simulated: m.profile,
         imei: m.imei,
         links: sims[i]!.linkPaths(),
+        control: join(linkDir, `${m.id}.ctl`),
         power_gpio_file: join(gpioDir, `gpio${m.power_gpio}`),
       })),
     })}\n`,

@@ -121,7 +121,7 @@ p{margin:.35em 0}
 .advice{font-size:1.05em;font-weight:600}
 .err{border-left:4px solid #b00000;padding-left:.5em}
 code{font:.85em/1.3 ui-monospace,Menlo,Consolas,monospace;font-weight:600;overflow-wrap:anywhere}
-dl{display:grid;grid-template-columns:minmax(7em,auto) 1fr;gap:.15em .8em;margin:.4em 0}
+dl{display:grid;grid-template-columns:minmax(6em,max-content) minmax(7.5em,1fr);gap:.15em .8em;margin:.4em 0}
 dt{font-weight:700}dd{margin:0;overflow-wrap:anywhere}
 .u{color:#444}
 .ctr{font-size:.9em}
